@@ -1,0 +1,77 @@
+# The course's commands. `make lab` opens the course; `make test` runs every test, the notebooks included.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests train from scratch into throwaway data and cache folders, never the user's own cache.
+TEST_DIR ?= $(CURDIR)/.aelab-test
+SHARED_MNIST ?= $(CURDIR)/../shared/data/mnist-t10k
+NBVAL := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: help env data lab test lint unit notebooks notebooks-fashion notebooks-mnist results html cache-list cache-clear
+
+help:
+	@echo "make lab    - create .venv if needed and open the course in JupyterLab"
+	@echo "make test   - create .venv if needed and run every test (lint, unit tests, notebooks at the fast size)"
+	@echo "make results - run every notebook at full size and write results/RESULTS.md (slow)"
+	@echo "make html   - render every notebook, executed, to build/html (AELAB_FAST=1 for a quick build)"
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (aelab)" >/dev/null
+	touch $@
+
+# Fashion-MNIST from Debian's package, when it is missing and apt can install it (best effort:
+# aelab.load also downloads it when online, and says what to do when it cannot).
+data:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo "sudo -n") ); \
+	  echo "Installing Debian's dataset-fashion-mnist (offline copy of Fashion-MNIST) ..."; \
+	  ($$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	   ($$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1)) || \
+	  echo "Could not install dataset-fashion-mnist; aelab will download Fashion-MNIST if you are online."; \
+	fi
+
+lab: env data
+	$(BIN)/jupyter lab notebooks/
+
+test: env data lint unit notebooks
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/nbstripout --verify $(NOTEBOOKS)
+
+unit:
+	$(BIN)/pytest tests
+
+notebooks: notebooks-fashion notebooks-mnist
+
+notebooks-fashion:
+	rm -rf $(TEST_DIR)/fashion && mkdir -p $(TEST_DIR)/fashion
+	AELAB_FAST=1 AELAB_DATASET=fashion-mnist AELAB_CACHE_DIR=$(TEST_DIR)/fashion/cache MPLBACKEND=Agg \
+	  $(NBVAL) $(NOTEBOOKS)
+
+# The same notebooks on real MNIST digits: an MNIST-format folder built from the MNIST test split
+# in ../shared (developers and CI only; skipped where it is absent, as in a user's clone).
+notebooks-mnist:
+	@if [ -d "$(SHARED_MNIST)" ]; then \
+	  rm -rf $(TEST_DIR)/mnist && mkdir -p $(TEST_DIR)/mnist && \
+	  $(BIN)/python tools/build_mnist_subset.py "$(SHARED_MNIST)" $(TEST_DIR)/mnist/data && \
+	  AELAB_FAST=1 AELAB_DATASET=mnist AELAB_DATA_DIR=$(TEST_DIR)/mnist/data AELAB_CACHE_DIR=$(TEST_DIR)/mnist/cache \
+	  MPLBACKEND=Agg $(NBVAL) $(NOTEBOOKS); \
+	else echo "notebooks-mnist: skipped ($(SHARED_MNIST) is absent; it exists only beside the developers' checkout)"; fi
+
+results: env data
+	$(BIN)/python tools/run_full.py
+
+html: env data
+	$(BIN)/python tools/render_html.py
+
+cache-list: env
+	$(BIN)/python -m aelab.cache list
+
+cache-clear: env
+	$(BIN)/python -m aelab.cache clear

@@ -1,0 +1,53 @@
+"""The top-k activation of the k-sparse autoencoder (Makhzani and Frey, 2013)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def top_k(z: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the ``k`` largest entries of each row of ``z`` (shape (N, H)), set the rest to 0.
+
+    The gradient flows only through the kept entries. Ties are broken by position.
+    """
+    if z.ndim != 2:
+        raise ValueError(f"top_k expects codes of shape (N, H), got {tuple(z.shape)}.")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= z.shape[1]:
+        raise ValueError(f"k must be an integer between 1 and the code size {z.shape[1]}, got {k!r}.")
+    values, index = z.topk(k, dim=1)
+    return torch.zeros_like(z).scatter(1, index, values)
+
+
+class TopK(nn.Module):
+    """Layer form of :func:`top_k`. ``k`` is an attribute so hooks can anneal it during training
+    and an encoder can use ``alpha * k`` units when producing features."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}.")
+        self.k = k
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return top_k(z, self.k)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}"
+
+
+def anneal_k(layer: TopK, start: int, end: int, epochs: int):
+    """An epoch hook for :func:`aelab.fit` that lowers ``layer.k`` linearly from ``start`` to ``end``
+    over the first ``epochs`` epochs, then keeps it at ``end`` (Makhzani and Frey anneal k so that
+    no hidden unit dies early in training)."""
+    if not (isinstance(start, int) and isinstance(end, int) and start >= end >= 1):
+        raise ValueError(f"anneal_k needs integers start >= end >= 1, got start={start!r}, end={end!r}.")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"anneal_k needs a positive number of epochs, got {epochs!r}.")
+
+    def hook(epoch: int, model, optimizer) -> None:
+        progress = min(1.0, epoch / epochs)
+        layer.k = round(start + (end - start) * progress)
+
+    hook.__qualname__ = f"anneal_k(start={start}, end={end}, epochs={epochs})"
+    return hook

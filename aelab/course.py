@@ -1,0 +1,109 @@
+"""What every notebook does the same way: the setup cell, the size guard and the claim checks.
+
+A claim is a sentence the notebook teaches together with a number measured on real data and the
+bound it must respect. ``Claims.check`` prints the claim, the value and the bound, and asserts
+it: claims of tier "fast" at every size, claims of tier "full" only at the full size (at the fast
+size they are printed, marked as not asserted). With ``AELAB_RESULTS_DIR`` set, every claim is
+also recorded there, and ``tools/results_table.py`` turns the records into the results table.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from .data import load
+from .device import describe_device, pick_device
+from .train import seed_everything
+
+
+def is_fast() -> bool:
+    """True when ``AELAB_FAST`` asks for the small, quick run (CI uses it)."""
+    return os.environ.get("AELAB_FAST", "0").strip().lower() in ("1", "true", "yes")
+
+
+def check_run_size(fast: bool) -> None:
+    """Refuse a full-size run under CI (``CI=true``) that was not asked for explicitly."""
+    ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+    if ci and not fast and os.environ.get("AELAB_ALLOW_FULL_IN_CI") != "1":
+        raise RuntimeError("CI=true but AELAB_FAST is not 1: this would run the full course (tens of minutes). "
+                           "Set AELAB_FAST=1 for CI, or AELAB_ALLOW_FULL_IN_CI=1 if you really mean it.")
+
+
+def setup(seed: int = 0, device: str = "auto") -> torch.device:
+    """Seed everything, print versions and the device; return the device to train on."""
+    import matplotlib
+    import sklearn
+    import torchvision
+
+    from . import __version__
+
+    seed_everything(seed)
+    chosen = pick_device(device)
+    print(f"Python {platform.python_version()} | torch {torch.__version__} | torchvision {torchvision.__version__} | "
+          f"scikit-learn {sklearn.__version__} | matplotlib {matplotlib.__version__} | aelab {__version__}")
+    print(f"Device: {describe_device(chosen)} | seed {seed} | fast run: {is_fast()}")
+    return chosen
+
+
+def load_dataset(name: str, supported=("mnist", "fashion-mnist", "digits"), **sizes):
+    """``aelab.load`` that refuses datasets this notebook cannot teach its point on."""
+    data = load(name, **sizes)
+    if data.name not in supported:
+        raise RuntimeError(f"This notebook supports {', '.join(supported)}, not {data.name!r} "
+                           f"({data.source}). Set AELAB_DATASET to one of the supported datasets.")
+    return data
+
+
+class Claims:
+    """The numbered claims of one notebook run (see the module docstring)."""
+
+    def __init__(self, notebook: str, dataset: str, fast: bool):
+        self.notebook, self.dataset, self.fast = notebook, dataset, fast
+        self.records: list[dict] = []
+
+    def check(self, claim: str, value: float, *, below: float | None = None, above: float | None = None,
+              tier: str = "fast", note: str = "") -> bool:
+        """Check ``above < value < below`` (either bound may be omitted) and record it.
+
+        ``tier="fast"`` asserts at every size; ``tier="full"`` only at the full size.
+        Returns whether the bound holds.
+        """
+        if tier not in ("fast", "full"):
+            raise ValueError("tier must be 'fast' or 'full'.")
+        if below is None and above is None:
+            raise ValueError("a claim needs a bound: below=..., above=... or both.")
+        value = float(value)
+        holds = value == value and (below is None or value < below) and (above is None or value > above)
+        bound = " and ".join(b for b in (f"> {above:g}" if above is not None else "",
+                                         f"< {below:g}" if below is not None else "") if b)
+        asserted = tier == "fast" or not self.fast
+        mark = ("✔" if holds else "✘") if asserted else ("·" if holds else "!")
+        line = f"{mark} {claim}: {value:.4g} (claim: {bound})"
+        if not asserted:
+            line += " [full-size claim: not asserted at the fast size]"
+        print(line + (f"  {note}" if note else ""))
+        self.records.append({"claim": claim, "value": value, "bound": bound, "tier": tier, "holds": holds,
+                             "asserted": asserted})
+        self._save()
+        if asserted and not holds:
+            raise AssertionError(f"Claim does not hold on {self.dataset}: {claim}: measured {value:.6g}, "
+                                 f"expected {bound}.")
+        return holds
+
+    def _save(self) -> None:
+        folder = os.environ.get("AELAB_RESULTS_DIR")
+        if not folder:
+            return
+        path = Path(folder) / f"{self.notebook}__{self.dataset}__{'fast' if self.fast else 'full'}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"notebook": self.notebook, "dataset": self.dataset, "size": "fast" if self.fast else "full",
+                "date": _dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                f"{describe_device()}", "python": sys.version.split()[0], "torch": torch.__version__}
+        path.write_text(json.dumps({**meta, "claims": self.records}, indent=1))

@@ -1,0 +1,243 @@
+"""Autoencoders as encoder + decoder + optional corruption + optional penalties.
+
+Every model of the course is an :class:`Autoencoder`; the builders below make the usual
+encoders and decoders. Images go in with shape (N, C, H, W) (or (N, D) for flat data) and
+come out with the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity}
+
+
+def _activation(spec) -> nn.Module:
+    if isinstance(spec, nn.Module):
+        return spec
+    if spec is None:
+        return nn.Identity()
+    if spec not in _ACTIVATIONS:
+        raise ValueError(f"Unknown activation {spec!r}: use one of {sorted(_ACTIVATIONS)} or an nn.Module.")
+    return _ACTIVATIONS[spec]()
+
+
+def _features(shape) -> int:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not shape or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
+        raise ValueError(f"input shape must be positive integers, got {shape!r}.")
+    return int(np.prod(shape))
+
+
+def _check_sizes(sizes) -> list[int]:
+    sizes = list(sizes)
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        raise ValueError(f"layer sizes must be positive integers, got {sizes!r}.")
+    return [int(s) for s in sizes]
+
+
+def mlp_encoder(input_shape, code: int, hidden: Sequence[int] = (), activation="sigmoid",
+                code_activation="same") -> nn.Sequential:
+    """Flatten, then Linear + activation layers of sizes ``hidden``, then Linear to ``code`` units.
+
+    ``code_activation`` is the activation of the code layer (``"same"``: ``activation``; ``None``
+    or ``"linear"``: none; or any module such as ``TopK(k)``).
+    """
+    sizes = [_features(input_shape), *_check_sizes(hidden), *_check_sizes([code])]
+    layers: list[nn.Module] = [nn.Flatten()]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        last = i == len(sizes) - 2
+        layers.append(_activation(activation if not last or code_activation == "same" else code_activation))
+    return nn.Sequential(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+def mlp_decoder(output_shape, code: int, hidden: Sequence[int] = (), activation="sigmoid") -> nn.Sequential:
+    """Linear + activation layers from ``code`` through ``hidden`` to the output, then Unflatten.
+
+    The last layer has no activation: :class:`Autoencoder` applies the output activation, so that
+    it can use the numerically stable BCE-with-logits loss.
+    """
+    shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    sizes = [*_check_sizes([code]), *_check_sizes(hidden), _features(shape)]
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(_activation(activation))
+    if len(shape) > 1:
+        layers.append(nn.Unflatten(1, shape))
+    return nn.Sequential(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+class TiedLinear(nn.Module):
+    """A decoder layer whose weight is the transpose of an encoder layer's: W' = W^T."""
+
+    def __init__(self, encoder_layer: nn.Linear):
+        super().__init__()
+        self.encoder_layer = [encoder_layer]  # a list, so the shared weight is not registered twice
+        self.bias = nn.Parameter(torch.zeros(encoder_layer.in_features))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return F.linear(h, self.encoder_layer[0].weight.t(), self.bias)
+
+    def extra_repr(self) -> str:
+        layer = self.encoder_layer[0]
+        return f"in_features={layer.out_features}, out_features={layer.in_features}, tied to the encoder"
+
+
+def tied_decoder(encoder: nn.Sequential, output_shape) -> nn.Sequential:
+    """Decoder of a one-layer encoder that reuses its weight transposed (own bias)."""
+    linears = [m for m in encoder.modules() if isinstance(m, nn.Linear)]
+    if len(linears) != 1:
+        raise ValueError(f"tied weights need an encoder with exactly one Linear layer, got {len(linears)}.")
+    shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    layers: list[nn.Module] = [TiedLinear(linears[0])]
+    if len(shape) > 1:
+        layers.append(nn.Unflatten(1, shape))
+    return nn.Sequential(*layers)
+
+
+def _conv_sizes(size: int, n: int) -> list[int]:
+    sizes = [size]
+    for _ in range(n):
+        sizes.append((sizes[-1] + 1) // 2)  # Conv2d(kernel 3, stride 2, padding 1)
+    return sizes
+
+
+def conv_encoder(image_shape, code: int, channels: Sequence[int] = (16, 32), activation="relu",
+                 code_activation="linear") -> nn.Sequential:
+    """Stride-2 3x3 convolutions with ``channels``, then Linear to ``code`` units."""
+    c, h, w = image_shape
+    channels = _check_sizes(channels)
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip([c, *channels[:-1]], channels):
+        layers += [nn.Conv2d(n_in, n_out, 3, stride=2, padding=1), _activation(activation)]
+    hs, ws = _conv_sizes(h, len(channels)), _conv_sizes(w, len(channels))
+    layers += [nn.Flatten(), nn.Linear(channels[-1] * hs[-1] * ws[-1], code), _activation(code_activation)]
+    return nn.Sequential(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+def conv_decoder(image_shape, code: int, channels: Sequence[int] = (32, 16), activation="relu") -> nn.Sequential:
+    """Linear from ``code``, then stride-2 transposed convolutions back to ``image_shape``."""
+    c, h, w = image_shape
+    channels = _check_sizes(channels)
+    hs, ws = _conv_sizes(h, len(channels))[::-1], _conv_sizes(w, len(channels))[::-1]
+    layers: list[nn.Module] = [nn.Linear(code, channels[0] * hs[0] * ws[0]), _activation(activation),
+                               nn.Unflatten(1, (channels[0], hs[0], ws[0]))]
+    outs = [*channels[1:], c]
+    for i, (n_in, n_out) in enumerate(zip(channels, outs)):
+        pad_h, pad_w = hs[i + 1] - (2 * hs[i] - 1), ws[i + 1] - (2 * ws[i] - 1)
+        layers.append(nn.ConvTranspose2d(n_in, n_out, 3, stride=2, padding=1, output_padding=(pad_h, pad_w)))
+        if i < len(channels) - 1:
+            layers.append(_activation(activation))
+    return nn.Sequential(*[m for m in layers if not isinstance(m, nn.Identity)])
+
+
+class Autoencoder(nn.Module):
+    """x -> [corruption, in training only] -> encoder -> code -> decoder -> output activation.
+
+    Args:
+        encoder: module mapping inputs (N, ...) to codes (N, H).
+        decoder: module mapping codes to pre-activations of the input's shape.
+        output: ``"sigmoid"`` (outputs in (0, 1)) or ``"linear"``.
+        loss: ``"bce"`` (needs ``output="sigmoid"``; computed from logits) or ``"mse"``;
+            default: BCE for sigmoid outputs, MSE for linear ones. Either is summed over the
+            pixels of an image and averaged over the batch, as in the lecture's ||x - x_hat||^2.
+        corruption: callable x -> x_tilde applied to the encoder's input during training
+            (the loss still compares with the clean x): a denoising autoencoder.
+        penalties: callables ``(model, x, code) -> scalar`` with a ``name``, added to the loss.
+    """
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, *, output: str = "sigmoid",
+                 loss: str | None = None, corruption: Callable | None = None, penalties: Sequence = ()):
+        super().__init__()
+        if output not in ("sigmoid", "linear"):
+            raise ValueError(f"output must be 'sigmoid' or 'linear', got {output!r}.")
+        loss = loss or ("bce" if output == "sigmoid" else "mse")
+        if loss not in ("bce", "mse"):
+            raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}.")
+        if loss == "bce" and output != "sigmoid":
+            raise ValueError("Binary cross-entropy needs outputs in (0, 1): use output='sigmoid' with loss='bce'.")
+        names = [getattr(p, "name", None) for p in penalties]
+        if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise ValueError(f"each penalty needs a distinct string .name, got {names}.")
+        if corruption is not None and not callable(corruption):
+            raise ValueError(f"corruption must be callable x -> x_tilde, got {corruption!r}.")
+        self.encoder, self.decoder = encoder, decoder
+        self.output, self.loss_name = output, loss
+        self.corruption, self.penalties = corruption, tuple(penalties)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes of shape (N, H) for inputs ``x`` (no corruption)."""
+        return self.encoder(x)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """Reconstructions (after the output activation) for codes of shape (N, H)."""
+        out = self.decoder(code)
+        return torch.sigmoid(out) if self.output == "sigmoid" else out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of ``x`` (no corruption), same shape as ``x``."""
+        return self.decode(self.encode(x))
+
+    def reconstruction_loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Per-image loss summed over pixels, averaged over the batch; ``logits`` are pre-activations."""
+        if self.loss_name == "bce":
+            per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        else:
+            out = torch.sigmoid(logits) if self.output == "sigmoid" else logits
+            per_pixel = (out - x) ** 2
+        return per_pixel.flatten(1).sum(dim=1).mean()
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training objective on a batch: (total, {term name: value}).
+
+        The corruption is applied only in training mode, so ``model.eval()`` gives the clean loss.
+        """
+        x_in = self.corruption(x) if (self.corruption is not None and self.training) else x
+        code = self.encoder(x_in)
+        terms = {"reconstruction": self.reconstruction_loss(self.decoder(code), x)}
+        for penalty in self.penalties:
+            terms[penalty.name] = penalty(self, x_in, code)
+        return sum(terms.values()), terms
+
+    def term_names(self) -> list[str]:
+        return ["reconstruction", *(p.name for p in self.penalties)]
+
+    def extra_repr(self) -> str:
+        parts = [f"output={self.output!r}", f"loss={self.loss_name!r}"]
+        if self.corruption is not None:
+            parts.append(f"corruption={self.corruption!r}")
+        if self.penalties:
+            parts.append(f"penalties={list(self.penalties)!r}")
+        return ", ".join(parts)
+
+
+def mlp_autoencoder(input_shape, code: int, hidden: Sequence[int] = (), *, activation="sigmoid",
+                    code_activation="same", tied: bool = False, output: str = "sigmoid",
+                    loss: str | None = None, corruption: Callable | None = None,
+                    penalties: Sequence = ()) -> Autoencoder:
+    """The course's workhorse: an MLP autoencoder with mirrored hidden layers.
+
+    ``tied=True`` (one-layer encoders only) makes the decoder weight the encoder weight transposed.
+    """
+    encoder = mlp_encoder(input_shape, code, hidden, activation, code_activation)
+    if tied:
+        if hidden:
+            raise ValueError("tied=True is supported for one-layer autoencoders (hidden=()).")
+        decoder = tied_decoder(encoder, input_shape)
+    else:
+        decoder = mlp_decoder(input_shape, code, tuple(hidden)[::-1], activation)
+    return Autoencoder(encoder, decoder, output=output, loss=loss, corruption=corruption, penalties=penalties)
+
+
+def linear_autoencoder(input_shape, code: int, *, tied: bool = False) -> Autoencoder:
+    """h = W x + b, x_hat = W' h + b' with squared error: the autoencoder that learns PCA's subspace."""
+    return mlp_autoencoder(input_shape, code, activation="linear", code_activation="linear",
+                           tied=tied, output="linear", loss="mse")

@@ -1,0 +1,105 @@
+"""The course's figures. Every function draws on a given (or new) matplotlib Axes, labels it, and
+returns the Axes or Figure, so notebooks can compose them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+
+def _as_images(x: torch.Tensor, image_shape=None) -> torch.Tensor:
+    x = x.detach().to("cpu", torch.float32)
+    if x.ndim == 2:
+        if image_shape is None:
+            raise ValueError("flat inputs (N, D) need image_shape=(C, H, W) or (H, W).")
+        x = x.reshape(len(x), *((1, *image_shape) if len(image_shape) == 2 else image_shape))
+    elif x.ndim == 3:
+        x = x.unsqueeze(1)
+    if x.ndim != 4:
+        raise ValueError(f"expected images (N, C, H, W), (N, H, W) or (N, D), got {tuple(x.shape)}.")
+    return x
+
+
+def show_images(x: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, image_shape=None,
+                vmin: float = 0.0, vmax: float = 1.0, cmap: str = "gray", padding: int = 1):
+    """A grid of images (values shown on [vmin, vmax]). Returns the Axes."""
+    x = _as_images(x, image_shape)
+    grid = make_grid(x, nrow=nrow, padding=padding, pad_value=vmax)[0].numpy()
+    ax = ax or plt.subplots(figsize=(min(12, 1.1 * nrow), 1.1 * np.ceil(len(x) / nrow) + 0.4))[1]
+    ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def show_filters(weights: torch.Tensor, image_shape=None, n: int = 64, nrow: int = 8,
+                 title: str | None = None, ax=None):
+    """First-layer filters (H, D) or (H, C, h, w), each scaled to its own max |w|.
+
+    Drawn on a diverging map (white = 0, red positive, blue negative) so the sign of a weight
+    is visible: a grey map would hide whether a stroke detector is excitatory or inhibitory.
+    """
+    w = _as_images(weights[:n], image_shape)
+    scale = w.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    ax = show_images(w / scale, nrow=nrow, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", padding=1)
+    ax.set_title(title or f"{len(w)} filters (each scaled to its max |w|; red +, blue -)")
+    return ax
+
+
+def compare_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, n: int = 8, title: str | None = None,
+                            row_labels: Sequence[str] = ("original", "reconstruction", "|error|")):
+    """Rows of originals, reconstructions and absolute errors for the first ``n`` images."""
+    x, x_hat = _as_images(x[:n]), _as_images(x_hat[:n], x.shape[1:])
+    rows = [x, x_hat, (x - x_hat).abs()]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(1.1 * n, 1.25 * len(rows) + 0.3))
+    for ax, images, label in zip(axes, rows, row_labels):
+        show_images(images, nrow=n, ax=ax)
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_rows(rows: Sequence[torch.Tensor], labels: Sequence[str], title: str | None = None,
+               vmin: float = 0.0, vmax: float = 1.0):
+    """Several rows of images with a label to the left of each row."""
+    n = len(rows[0])
+    fig, axes = plt.subplots(len(rows), 1, figsize=(1.1 * n, 1.25 * len(rows) + 0.3), squeeze=False)
+    for ax, images, label in zip(axes[:, 0], rows, labels):
+        show_images(images, nrow=n, ax=ax, vmin=vmin, vmax=vmax)
+        ax.set_axis_on()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(z: torch.Tensor, labels: torch.Tensor, classes: Sequence[str] | None = None,
+                   ax=None, title: str = "Latent space", xlabel: str = "z1", ylabel: str = "z2", s: float = 4):
+    """2-D points coloured by class, with a legend naming the classes."""
+    z = np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z)
+    labels = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels)
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"latent_scatter needs points of shape (N, 2), got {z.shape}.")
+    ax = ax or plt.subplots(figsize=(5.5, 5))[1]
+    for c in np.unique(labels):
+        mask = labels == c
+        name = classes[int(c)] if classes is not None else str(c)
+        ax.scatter(z[mask, 0], z[mask, 1], s=s, alpha=0.7, color=plt.cm.tab10(int(c) % 10), label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(markerscale=3, fontsize="small", loc="best", framealpha=0.8)
+    return ax
