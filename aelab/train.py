@@ -192,6 +192,16 @@ def predict(fn: Callable, x: torch.Tensor, batch_size: int = 4096) -> torch.Tens
     return out
 
 
+def _make_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam or SGD, fused where the device supports it: the unfused versions read their step
+    counter back with .item() on every step, which on a GPU is a sync per batch."""
+    cls, extra = (torch.optim.Adam, {}) if name == "adam" else (torch.optim.SGD, {"momentum": 0.9})
+    try:
+        return cls(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True, **extra)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(model.parameters(), lr=lr, weight_decay=weight_decay, **extra)
+
+
 def _train_one_epoch(model, optimizer, x, batch_size, generator, autocast) -> torch.Tensor:
     """One pass over ``x`` in random mini-batches; returns the summed terms (not yet averaged)."""
     model.train()
@@ -297,8 +307,7 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
     config = _config(model, x, x_val, dataset_name, settings) if cache else None
     key = _cache.make_key(config) if cache else None
 
-    opt = (torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay) if optimizer == "adam"
-           else torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay))
+    opt = _make_optimizer(optimizer, model, lr, weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None
     history = History(train={k: [] for k in ["loss", *model.term_names()]},
                       val={k: [] for k in ["loss", *model.term_names()]} if x_val is not None else {},
