@@ -96,7 +96,8 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     all zero means the subspaces coincide.
     """
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"expected matrices (D, k) and (D, m) with the same D, got {tuple(a.shape)}, {tuple(b.shape)}.")
+        raise ValueError("expected matrices (D, k) and (D, m) with the same D, "
+                         f"got {tuple(a.shape)}, {tuple(b.shape)}.")
     qa, _ = torch.linalg.qr(a.detach().to("cpu", torch.float64))
     qb, _ = torch.linalg.qr(b.detach().to("cpu", torch.float64))
     cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)

@@ -107,12 +107,14 @@ def _split(data) -> tuple[torch.Tensor, torch.Tensor | None, str]:
         return data, None, "tensor"
     if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
         return data[0], data[1], "tensors"
-    raise TypeError(f"data must be an aelab Dataset, a tensor of inputs, or (x_train, x_val); got {type(data).__name__}.")
+    raise TypeError("data must be an aelab Dataset, a tensor of inputs, or (x_train, x_val); "
+                    f"got {type(data).__name__}.")
 
 
 def _validate_inputs(model: nn.Module, x: torch.Tensor, label: str) -> None:
     if not torch.is_floating_point(x):
-        raise TypeError(f"{label} must be a floating-point tensor, got dtype {x.dtype}. Use x.float() / 255 for images.")
+        raise TypeError(f"{label} must be a floating-point tensor, got dtype {x.dtype}. "
+                        "Use x.float() / 255 for images.")
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"{label} must have shape (N, ...) with N > 0, got {tuple(x.shape)}.")
     if not torch.isfinite(x).all():
@@ -138,7 +140,8 @@ def _probe_model(model: nn.Module, x: torch.Tensor) -> None:
             out = model(x[:2])
     except Exception as error:  # noqa: BLE001 - re-raised with the shapes that explain it
         raise ValueError(f"The model cannot process inputs of shape {tuple(x.shape[1:])}: {error}. "
-                         "Build it with the dataset's image_shape, e.g. mlp_autoencoder(data.image_shape, ...).") from error
+                         "Build it with the dataset's image_shape, e.g. mlp_autoencoder(data.image_shape, ...)."
+                         ) from error
     if out.shape != x[:2].shape:
         raise ValueError(f"The model maps inputs of shape {tuple(x.shape[1:])} to {tuple(out.shape[1:])}; "
                          "an autoencoder's output must have its input's shape.")
@@ -295,7 +298,8 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
     if x_val is not None:
         _validate_inputs(model, x_val, "the validation inputs")
         if x_val.shape[1:] != x.shape[1:]:
-            raise ValueError(f"validation inputs have shape {tuple(x_val.shape[1:])}, training inputs {tuple(x.shape[1:])}.")
+            raise ValueError(f"validation inputs have shape {tuple(x_val.shape[1:])}, "
+                             f"training inputs {tuple(x.shape[1:])}.")
     device = pick_device(device)
     model.to(device)
     _probe_model(model, x.to(device))

@@ -23,7 +23,8 @@ def main() -> int:
     source, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(source, as_version=4)
-    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}).execute()
+    resources = {"metadata": {"path": str(source.parent)}}
+    NotebookClient(nb, timeout=1800, kernel_name="python3", resources=resources).execute()
     nbformat.write(nb, out / source.name)
     count = 0
     for index, cell in enumerate(nb.cells):

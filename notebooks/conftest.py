@@ -1,0 +1,28 @@
+"""pytest plugin for `make test`: prints how long each notebook took under nbval.
+
+The course's budget is 3 minutes per notebook at the fast size on 2 CPU cores; a notebook over
+it is flagged in the summary (the time is measured, not asserted: timings vary by machine).
+"""
+
+import os
+from collections import defaultdict
+
+BUDGET_S = 180
+_seconds: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    if ".ipynb" in report.nodeid:
+        _seconds[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _seconds:
+        return
+    dataset = os.environ.get("AELAB_DATASET", "auto")
+    size = "fast" if os.environ.get("AELAB_FAST") == "1" else "full"
+    terminalreporter.section(f"notebook durations ({dataset}, {size} size)")
+    for name, seconds in sorted(_seconds.items()):
+        flag = "  OVER THE 3-MINUTE BUDGET" if size == "fast" and seconds > BUDGET_S else ""
+        terminalreporter.write_line(f"{seconds:7.1f} s  {name}{flag}")
+    terminalreporter.write_line(f"{sum(_seconds.values()):7.1f} s  total")

@@ -1,0 +1,50 @@
+"""Render every notebook, executed, to HTML, so the course can be read without running it.
+
+    python tools/render_html.py [--out build/html]
+
+Honours AELAB_* (AELAB_FAST=1 for a quick build; the full size for publishing) and uses the
+checkpoint cache, so rendering after a test or results run retrains nothing. Works offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "html")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter()
+    links = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        start = time.perf_counter()
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=3600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        body, _ = exporter.from_notebook_node(nb)
+        target = args.out / f"{path.stem}.html"
+        target.write_text(body)
+        title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
+        links.append(f'<li><a href="{target.name}">{html.escape(title)}</a></li>')
+        print(f"{path.name} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+    (args.out / "index.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>aelab: autoencoders</title>"
+        "<h1>aelab: a course on autoencoders</h1><ol>" + "".join(links) + "</ol>")
+    print(f"open {args.out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
