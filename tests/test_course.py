@@ -1,0 +1,63 @@
+import json
+
+import pytest
+
+from aelab import course
+
+
+def test_fast_claims_are_asserted_and_recorded(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AELAB_RESULTS_DIR", str(tmp_path / "raw"))
+    claims = course.Claims("99_demo", "digits", fast=True)
+    assert claims.check("error is small", 0.01, below=0.05)
+    assert "✔ error is small: 0.01 (claim: < 0.05)" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="measured 0.2, expected > 0.5"):
+        claims.check("accuracy beats chance", 0.2, above=0.5)
+    record = json.loads((tmp_path / "raw" / "99_demo__digits__fast.json").read_text())
+    assert [c["holds"] for c in record["claims"]] == [True, False] and record["size"] == "fast"
+
+
+def test_full_tier_claims_are_only_reported_at_the_fast_size(capsys):
+    fast = course.Claims("99_demo", "digits", fast=True)
+    assert fast.check("needs many epochs", 3.0, below=1.0, tier="full") is False
+    assert "not asserted at the fast size" in capsys.readouterr().out
+    with pytest.raises(AssertionError):
+        course.Claims("99_demo", "digits", fast=False).check("needs many epochs", 3.0, below=1.0, tier="full")
+
+
+def test_nan_never_satisfies_a_claim():
+    with pytest.raises(AssertionError):
+        course.Claims("99_demo", "digits", fast=True).check("x", float("nan"), below=1.0)
+
+
+def test_claim_needs_a_bound_and_a_known_tier():
+    claims = course.Claims("99_demo", "digits", fast=True)
+    with pytest.raises(ValueError, match="bound"):
+        claims.check("x", 1.0)
+    with pytest.raises(ValueError, match="tier"):
+        claims.check("x", 1.0, below=2, tier="slow")
+
+
+def test_full_size_is_refused_in_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(RuntimeError, match="AELAB_FAST is not 1"):
+        course.check_run_size(fast=False)
+    course.check_run_size(fast=True)
+    monkeypatch.setenv("AELAB_ALLOW_FULL_IN_CI", "1")
+    course.check_run_size(fast=False)
+
+
+def test_is_fast_reads_the_environment(monkeypatch):
+    assert course.is_fast() is False
+    monkeypatch.setenv("AELAB_FAST", "1")
+    assert course.is_fast() is True
+
+
+def test_load_dataset_refuses_unsupported_data():
+    with pytest.raises(RuntimeError, match="supports mnist, fashion-mnist, not 'digits'"):
+        course.load_dataset("digits", supported=("mnist", "fashion-mnist"))
+
+
+def test_setup_prints_versions_and_device(capsys):
+    device = course.setup(seed=3, device="cpu")
+    out = capsys.readouterr().out
+    assert device.type == "cpu" and "torch" in out and "Device: cpu" in out and "seed 3" in out

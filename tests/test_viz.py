@@ -1,0 +1,37 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from aelab import viz  # noqa: E402
+
+
+def test_show_images_grid_and_title():
+    ax = viz.show_images(torch.rand(10, 1, 8, 8), nrow=5, title="digits")
+    assert ax.get_title() == "digits" and ax.images[0].get_array().shape == (2 * 9 + 1, 5 * 9 + 1)
+
+
+def test_show_filters_uses_a_diverging_map_and_scales_each_filter():
+    w = torch.randn(6, 64) * torch.arange(1, 7).view(6, 1)
+    ax = viz.show_filters(w, image_shape=(8, 8), nrow=3)
+    image = ax.images[0]
+    assert image.get_cmap().name == "RdBu_r" and image.get_clim() == (-1, 1) and "filters" in ax.get_title()
+
+
+def test_compare_reconstructions_has_labelled_rows():
+    fig = viz.compare_reconstructions(torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8), n=4)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["original", "reconstruction", "|error|"]
+
+
+def test_latent_scatter_labels_and_legend():
+    ax = viz.latent_scatter(torch.randn(30, 2), torch.arange(30) % 3, classes=["a", "b", "c"])
+    assert ax.get_xlabel() == "z1" and [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        viz.latent_scatter(torch.randn(5, 3), torch.zeros(5))
+
+
+def test_flat_images_need_a_shape():
+    with pytest.raises(ValueError, match="image_shape"):
+        viz.show_images(torch.rand(3, 64))
