@@ -1,4 +1,4 @@
-"""pytest plugin for `make test`: prints how long each notebook took under nbval.
+"""pytest plugin for `make test`: prints how long each notebook took under nbval (notebooks/ and assignments/).
 
 The course's budget is 3 minutes per notebook at the fast size on 2 CPU cores; a notebook over
 it is flagged in the summary (the time is measured, not asserted: timings vary by machine).
