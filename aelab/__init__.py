@@ -6,7 +6,7 @@ penalties, trained by one short loop::
     import aelab
     data = aelab.load("auto", n_train=10_000)
     model = aelab.mlp_autoencoder(data.image_shape, code=64,
-                                  penalties=[aelab.KLSparsity(rho=0.05, beta=3)])
+                 penalties=[aelab.KLSparsity(rho=0.05, beta=3)])
     history = aelab.fit(model, data, epochs=20, cache="sparse_demo")
 """
 
@@ -16,10 +16,25 @@ from .activations import TopK, anneal_k, top_k
 from .corruptions import GaussianNoise, MaskingNoise, SaltAndPepper, gaussian_noise, masking_noise
 from .data import Dataset, DatasetNotFoundError, load
 from .device import describe_device, pick_device
-from .models import (Autoencoder, conv_decoder, conv_encoder, linear_autoencoder, mlp_autoencoder,
-                     mlp_decoder, mlp_encoder, tied_decoder)
-from .penalties import (Contractive, KLSparsity, L1Code, contractive_penalty, kl_divergence,
-                        kl_sparsity_penalty, l1_code_penalty)
+from .models import (
+    Autoencoder,
+    conv_decoder,
+    conv_encoder,
+    linear_autoencoder,
+    mlp_autoencoder,
+    mlp_decoder,
+    mlp_encoder,
+    tied_decoder,
+)
+from .penalties import (
+    Contractive,
+    KLSparsity,
+    L1Code,
+    contractive_penalty,
+    kl_divergence,
+    kl_sparsity_penalty,
+    l1_code_penalty,
+)
 from .train import History, TrainingDivergedError, evaluate, fit, predict, seed_everything
 
 __all__ = [
