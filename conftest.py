@@ -12,7 +12,7 @@ _seconds: dict[str, float] = defaultdict(float)
 
 
 def pytest_runtest_logreport(report):
-    if ".ipynb" in report.nodeid:
+    if report.nodeid.split("::")[0].endswith(".ipynb"):
         _seconds[report.nodeid.split("::")[0]] += report.duration
 
 

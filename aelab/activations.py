@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import nn
 
@@ -9,13 +11,19 @@ from torch import nn
 def top_k(z: torch.Tensor, k: int) -> torch.Tensor:
     """Keep the ``k`` largest entries of each row of ``z`` (shape (N, H)), set the rest to 0.
 
-    The gradient flows only through the kept entries. Ties are broken by position.
+    Returns a tensor of ``z``'s shape with at most ``k`` non-zeros per row (exactly ``k`` unless
+    kept values are 0). "Largest" means largest value, not largest magnitude: with linear
+    pre-activations a large negative entry is dropped. Raises ValueError unless ``z`` is 2-D and
+    ``1 <= k <= H``.
+
+    The gradient flows only through the kept entries. Among tied values the choice is
+    ``torch.topk``'s (not specified); real-valued pre-activations are tied with probability 0.
     """
     if z.ndim != 2:
         raise ValueError(f"top_k expects codes of shape (N, H), got {tuple(z.shape)}.")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= z.shape[1]:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= z.shape[1]:
         raise ValueError(f"k must be an integer between 1 and the code size {z.shape[1]}, got {k!r}.")
-    values, index = z.topk(k, dim=1)
+    values, index = z.topk(int(k), dim=1)
     return torch.zeros_like(z).scatter(1, index, values)
 
 
@@ -25,9 +33,9 @@ class TopK(nn.Module):
 
     def __init__(self, k: int):
         super().__init__()
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}.")
-        self.k = k
+        self.k = int(k)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return top_k(z, self.k)

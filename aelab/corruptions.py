@@ -7,15 +7,33 @@ which ``aelab.seed_everything`` sets.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _check_fraction(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+    if not _is_number(value) or not 0.0 <= float(value) < 1.0:
         raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}.")
     return float(value)
+
+
+def _check_std(name: str, value: float) -> float:
+    if not _is_number(value) or not math.isfinite(float(value)) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
+def _check_input(x) -> None:
+    if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
+        raise TypeError(f"corruptions need a floating-point tensor, got "
+                        f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}; use x.float() / 255.")
 
 
 def masking_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
@@ -24,20 +42,22 @@ def masking_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
     Each entry is dropped independently with probability ``fraction``; the others are kept
     unchanged (not rescaled: this is a corruption, not dropout). Shape of ``x`` is kept.
     """
+    _check_input(x)
     fraction = _check_fraction("fraction", fraction)
     keep = torch.rand_like(x) >= fraction
     return x * keep
 
 
 def gaussian_noise(x: torch.Tensor, std: float) -> torch.Tensor:
-    """Add isotropic Gaussian noise N(0, std^2) to every entry of ``x``."""
-    if not isinstance(std, (int, float)) or std < 0:
-        raise ValueError(f"std must be a non-negative number, got {std!r}.")
+    """Add isotropic Gaussian noise N(0, std^2) to every entry of ``x`` (any shape; not clipped)."""
+    _check_input(x)
+    std = _check_std("std", std)
     return x + std * torch.randn_like(x)
 
 
 def salt_and_pepper_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
     """Set a random ``fraction`` of the entries to 0 or 1, each with probability one half."""
+    _check_input(x)
     fraction = _check_fraction("fraction", fraction)
     hit = torch.rand_like(x) < fraction
     salt = (torch.rand_like(x) < 0.5).to(x.dtype)
@@ -64,8 +84,7 @@ class GaussianNoise:
     std: float
 
     def __post_init__(self):
-        if not isinstance(self.std, (int, float)) or self.std < 0:
-            raise ValueError(f"GaussianNoise.std must be a non-negative number, got {self.std!r}.")
+        _check_std("GaussianNoise.std", self.std)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return gaussian_noise(x, self.std)

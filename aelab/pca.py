@@ -102,3 +102,27 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     qb, _ = torch.linalg.qr(b.detach().to("cpu", torch.float64))
     cosines = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cosines))
+
+
+def shuffle_pixels(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The same data with each pixel (feature) permuted independently across the samples.
+
+    Every pixel keeps exactly its values (so its mean and variance), but the correlations
+    between pixels are destroyed: the control experiment for "compression needs correlation".
+    Input (N, D) or (N, C, H, W); output the same shape and dtype.
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) < 2:
+        raise ValueError("expected a tensor of shape (N, D) or (N, C, H, W) with N >= 2.")
+    flat = x.flatten(1)
+    generator = torch.Generator().manual_seed(int(seed))
+    order = torch.argsort(torch.rand(flat.shape, generator=generator), dim=0).to(flat.device)
+    return flat.gather(0, order).reshape(x.shape)
+
+
+def eigengaps(eigenvalues: torch.Tensor) -> torch.Tensor:
+    """Ratios lambda_k / lambda_(k+1) for k = 1 .. len - 1 (index 0 is k = 1); inf where
+    lambda_(k+1) is zero. Large ratio: the top-k subspace is well separated from the rest."""
+    values = torch.as_tensor(eigenvalues, dtype=torch.float64)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError("expected a 1-D tensor of at least two eigenvalues.")
+    return values[:-1] / values[1:]

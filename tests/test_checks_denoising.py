@@ -1,0 +1,137 @@
+"""The checks of notebook 05 recognize each common mistake, pass the right answers, and report
+an untouched stub as not attempted."""
+
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from aelab.checks import ExerciseFailed
+from aelab.checks.denoising import check_denoising_loss, check_masking_noise, check_psnr
+
+# ---- masking noise ---------------------------------------------------------------------------
+
+def masking_right(x, q):
+    return x * (torch.rand_like(x) >= q)
+
+
+def masking_fixed_count(x, q):
+    """Vincent et al.'s variant: exactly round(q * d) entries of each image are zeroed."""
+    flat = x.flatten(1)
+    n_drop = round(q * flat.shape[1])
+    order = torch.rand_like(flat).argsort(dim=1)
+    keep = torch.ones_like(flat).scatter(1, order[:, :n_drop], 0.0)
+    return (flat * keep).view_as(x)
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("fn", [masking_right, masking_fixed_count])
+def test_masking_right_answers_pass(fn):
+    assert check_masking_noise(fn).passed
+
+
+def test_masking_stub_is_not_attempted(capsys):
+    assert check_masking_noise(stub).status == "not attempted"
+    assert "not attempted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda x, q: x * (1 - q), "scales instead of zeroing"),
+    (lambda x, q: x * (torch.rand_like(x) < q), "keeps a fraction q"),
+    (lambda x, q: x * (torch.rand_like(x) >= q) / (1 - q), "dropout-style rescaling"),
+    (lambda x, q: x * (torch.rand_like(x[:1]) >= q), "same mask for every image"),
+    (lambda x, q: x * (torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) >= q),
+     "same mask at every call"),
+])
+def test_masking_mistakes_are_recognized(wrong, mistake):
+    with pytest.raises(ExerciseFailed, match=mistake):
+        check_masking_noise(wrong)
+
+
+def test_masking_wrong_fraction_and_altered_values_fail():
+    with pytest.raises(ExerciseFailed, match="expected about"):
+        check_masking_noise(lambda x, q: x * (torch.rand_like(x) >= q / 2))
+    with pytest.raises(ExerciseFailed, match="keep their value"):
+        check_masking_noise(lambda x, q: (x + 0.01) * (torch.rand_like(x) >= q))
+    with pytest.raises(ExerciseFailed, match="shape"):
+        check_masking_noise(lambda x, q: x.flatten())
+
+
+def test_masking_crash_is_reported_with_the_input():
+    with pytest.raises(ExerciseFailed, match="raised ZeroDivisionError"):
+        check_masking_noise(lambda x, q: 1 / 0)
+
+
+# ---- PSNR ------------------------------------------------------------------------------------
+
+def psnr_right(x, reference, max_value=1.0):
+    mse = ((x - reference) ** 2).flatten(1).mean(dim=1)
+    return float((10 * torch.log10(max_value**2 / mse)).mean())
+
+
+def test_psnr_right_answer_passes():
+    assert check_psnr(psnr_right).passed
+    rmse_form = lambda x, r, m=1.0: (20 * torch.log10(m / ((x - r) ** 2).flatten(1).mean(1).sqrt())).mean()  # noqa: E731
+    assert check_psnr(rmse_form).passed
+
+
+def test_psnr_stub_is_not_attempted():
+    assert check_psnr(stub).status == "not attempted"
+
+
+def _mse(x, r):
+    return ((x - r) ** 2).flatten(1).mean(dim=1)
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda x, r, m=1.0: 10 * math.log10(m**2 / float(_mse(x, r).mean())), "whole batch's MSE"),
+    (lambda x, r, m=1.0: float((10 * torch.log10(m**2 / ((x - r) ** 2).flatten(1).sum(1))).mean()), "sum of squared"),
+    (lambda x, r, m=1.0: float((10 * torch.log10(m / _mse(x, r))).mean()), "max not squared"),
+    (lambda x, r, m=1.0: float((20 * torch.log10(m**2 / _mse(x, r))).mean()), "20 log10"),
+    (lambda x, r, m=1.0: float((10 * torch.log(m**2 / _mse(x, r))).mean()), "natural logarithm"),
+    (lambda x, r, m=1.0: float((10 * torch.log10(_mse(x, r) / m**2)).mean()), "upside down"),
+])
+def test_psnr_mistakes_are_recognized(wrong, mistake):
+    with pytest.raises(ExerciseFailed, match=mistake):
+        check_psnr(wrong)
+
+
+# ---- the denoising loss ----------------------------------------------------------------------
+
+def loss_right(model, x, corrupt):
+    x_tilde = corrupt(x)
+    logits = model.decoder(model.encoder(x_tilde))
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1).mean()
+
+
+def loss_right_probabilities(model, x, corrupt):
+    out = model(corrupt(x))
+    return F.binary_cross_entropy(out, x, reduction="sum") / len(x)
+
+
+def test_loss_right_answers_pass():
+    assert check_denoising_loss(loss_right).passed
+    assert check_denoising_loss(loss_right_probabilities).passed
+
+
+def test_loss_stub_is_not_attempted():
+    assert check_denoising_loss(stub).status == "not attempted"
+
+
+def _bce(logits, target):
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1).mean()
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda m, x, c: _bce(m.decoder(m.encoder(c(x))), c(x)), "loss against the noisy input"),
+    (lambda m, x, c: _bce(m.decoder(m.encoder(x)), x), "no corruption"),
+    (lambda m, x, c: F.binary_cross_entropy(m(c(x)), x), "averaged over pixels"),
+    (lambda m, x, c: _bce(m(c(x)), x), "sigmoid applied twice"),
+])
+def test_loss_mistakes_are_recognized(wrong, mistake):
+    with pytest.raises(ExerciseFailed, match=mistake):
+        check_denoising_loss(wrong)

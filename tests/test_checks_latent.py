@@ -1,0 +1,103 @@
+"""The checks of notebook 08 pass the reference, name each common mistake, and skip stubs."""
+
+import pytest
+import torch
+
+from aelab import embed
+from aelab.checks import latent
+from aelab.checks._core import ExerciseFailed
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+# --- knn_accuracy -------------------------------------------------------------------------------
+
+def test_knn_reference_passes():
+    assert latent.check_knn_accuracy(embed.knn_accuracy).passed
+
+
+def test_knn_stub_not_attempted():
+    assert latent.check_knn_accuracy(stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("wrong, name", [
+    (latent._knn_self_included, "point counted as its own neighbour"),
+    (latent._knn_own_label_votes, "query's own label in the vote"),
+    (latent._knn_first_only, "first neighbour only"),
+    (latent._knn_mean_label, "mean of the neighbour labels"),
+    (latent._knn_purity, "neighbour purity instead of accuracy"),
+])
+def test_knn_mistakes_recognized(wrong, name):
+    with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
+        latent.check_knn_accuracy(wrong)
+
+
+def test_knn_self_included_written_as_a_student_would():
+    def student(z, labels, k):
+        d = torch.cdist(z, z)
+        idx = d.argsort(dim=1)[:, :k]
+        pred = torch.mode(labels[idx], dim=1).values
+        return (pred == labels).float().mean().item()
+    with pytest.raises(ExerciseFailed, match="own neighbour"):
+        latent.check_knn_accuracy(student)
+
+
+def test_knn_other_correct_implementation_passes():
+    def student(z, labels, k):
+        d = torch.cdist(z, z)
+        d.fill_diagonal_(float("inf"))
+        idx = d.argsort(dim=1)[:, :k]
+        pred = torch.mode(labels[idx], dim=1).values
+        return (pred == labels).float().mean().item()
+    assert latent.check_knn_accuracy(student).passed
+
+
+# --- anomaly_auc --------------------------------------------------------------------------------
+
+def test_auc_reference_passes():
+    assert latent.check_anomaly_auc(latent._auc_reference).passed
+
+
+def test_auc_stub_not_attempted():
+    assert latent.check_anomaly_auc(stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("wrong, name", [
+    (latent._auc_wrong_sign, "scores of the wrong sign"),
+    (latent._auc_ties_ignored, "ties ignored"),
+    (latent._auc_ties_won, "ties counted as won"),
+    (latent._auc_signed_error, "signed error"),
+])
+def test_auc_mistakes_recognized(wrong, name):
+    with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
+        latent.check_anomaly_auc(wrong)
+
+
+def test_auc_pairwise_student_passes():
+    def student(x, x_hat, is_anomaly):
+        s = ((x - x_hat) ** 2).flatten(1).mean(1)
+        diff = s[is_anomaly][:, None] - s[~is_anomaly][None, :]
+        return ((diff > 0).float() + 0.5 * (diff == 0).float()).mean().item()
+    assert latent.check_anomaly_auc(student).passed
+
+
+# --- latent_grid --------------------------------------------------------------------------------
+
+def test_grid_reference_passes():
+    assert latent.check_latent_grid(embed.latent_grid).passed
+
+
+def test_grid_stub_not_attempted():
+    assert latent.check_latent_grid(stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("wrong, name", [
+    (latent._grid_upside_down, "upside down"),
+    (latent._grid_transposed, "rows and columns swapped"),
+    (latent._grid_no_endpoint, "end point missing"),
+])
+def test_grid_mistakes_recognized(wrong, name):
+    with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
+        latent.check_latent_grid(wrong)
