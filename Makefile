@@ -45,7 +45,7 @@ test: env data lint unit notebooks
 
 lint:
 	$(BIN)/ruff check .
-	$(BIN)/nbstripout --verify $(NOTEBOOKS) $(STUDENT_NOTEBOOKS)
+	$(BIN)/nbstripout --keep-id --verify $(NOTEBOOKS) $(STUDENT_NOTEBOOKS)
 	$(BIN)/python tools/make_assignments.py --check
 
 unit:
