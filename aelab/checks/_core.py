@@ -102,3 +102,34 @@ def check_function(name: str, student: Callable, reference: Callable, cases: Seq
               f"got {float(got_t.flatten()[0] if not where else got_t[where]):.6g})."
             + (f" Hint: {hint}" if hint else ""))
     return passed(name, f"matches the reference on {len(cases)} test inputs")
+
+
+def isolate_rng(namespace: dict) -> None:
+    """Wrap every public ``check_*`` function in ``namespace`` (a check module's ``globals()``) so
+    that it leaves torch's, NumPy's and Python's global random state as it found it.
+
+    A check runs the student's code, which may draw random numbers (or not, when it is a stub).
+    Without this, the models trained after an exercise would start from different weights in the
+    teacher and student versions, and the checkpoint cache could not serve both.
+    """
+    import functools
+    import random
+
+    import numpy as np
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def isolated(*args, **kwargs):
+            python_state, numpy_state = random.getstate(), np.random.get_state()
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    return fn(*args, **kwargs)
+            finally:
+                random.setstate(python_state)
+                np.random.set_state(numpy_state)
+
+        return isolated
+
+    for name, value in list(namespace.items()):
+        if name.startswith("check_") and callable(value) and not getattr(value, "__wrapped__", None):
+            namespace[name] = wrap(value)

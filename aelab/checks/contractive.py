@@ -117,3 +117,8 @@ def check_stochastic_contraction(student):
                              "[recognized mistake: averaged over the batch too]")
     return check_function(name, student, stochastic_contraction, cases, mistakes=_MC_MISTAKES, atol=1e-9,
                           hint="mean over s of ((encode(x + sigma * noise[s]) - encode(x)) ** 2).sum(dim=1).")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

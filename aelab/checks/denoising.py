@@ -231,3 +231,8 @@ def check_denoising_loss(denoising_loss: Callable) -> CheckResult:
                           hint="x_tilde = corrupt(x); logits = model.decoder(model.encoder(x_tilde)); "
                                "binary cross-entropy of the logits against the clean x, summed over pixels "
                                "and averaged over the batch.")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

@@ -166,3 +166,8 @@ def check_sparse_features(student) -> CheckResult:
             return not_attempted(name)
     return check_function(name, student, _features_reference, copy.deepcopy(cases), mistakes=FEATURE_MISTAKES,
                           hint="top_k(pre, min(H, round(alpha * k))).")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

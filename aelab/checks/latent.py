@@ -212,3 +212,8 @@ def check_latent_grid(student) -> CheckResult:
     return check_function("latent_grid", student, embed.latent_grid, cases, mistakes=mistakes, atol=1e-5, rtol=1e-5,
                           hint="z1 = linspace(low[0], high[0], n) left to right; z2 = linspace(high[1], low[1], n) "
                                "top to bottom; row by row.")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

@@ -112,3 +112,8 @@ def check_principal_angles(student) -> CheckResult:
         raise ExerciseFailed(f"{name}: wrong angles on test input {i + 1} (up to {diff:.3g} degrees off). Hint: "
                              "Q_A, Q_B from QR; cosines = singular values of Q_A^T Q_B; arccos; degrees.")
     return passed(name, "matches the principal angles on 2 test inputs")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

@@ -230,3 +230,8 @@ def check_mean_pairwise_cosine(student):
     return check_function("mean pairwise cosine", student, _agreement, _agreement_cases(), mistakes=mistakes,
                           atol=1e-8, rtol=1e-6, hint="normalize the rows, take the Gram matrix, average off the "
                                                      "diagonal.")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

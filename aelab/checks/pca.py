@@ -106,3 +106,8 @@ def check_pca_reconstruct(student) -> CheckResult:
                                  f"difference {diff:.3g}). Hint: centre, eigh of the covariance, top-k columns, "
                                  "project and add the mean back.")
     return passed(name, "matches PCA's reconstruction for k = 1 and 3 on 2 test inputs")
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())

@@ -143,3 +143,8 @@ def check_kl_gradient(student: Callable) -> CheckResult:
 
 
 __all__ = ["check_kl_gradient", "check_kl_penalty", "check_rho_hat"]
+
+
+from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+
+isolate_rng(globals())
