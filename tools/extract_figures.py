@@ -9,6 +9,7 @@ Honours the AELAB_* environment variables (AELAB_FAST=1 for the quick size). Fig
 from __future__ import annotations
 
 import base64
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def main() -> int:
         return 2
     source, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
+    os.environ.pop("MPLBACKEND", None)  # the kernel must use the inline backend to emit figures
     nb = nbformat.read(source, as_version=4)
     resources = {"metadata": {"path": str(source.parent)}}
     NotebookClient(nb, timeout=1800, kernel_name="python3", resources=resources).execute()
