@@ -3,10 +3,10 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from conftest import make_idx_folder, write_idx
 
 import aelab
 from aelab import data as data_module
+from conftest import make_idx_folder, write_idx
 
 
 def test_loads_torchvision_layout_from_data_dir(tmp_path):
