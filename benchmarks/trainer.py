@@ -39,6 +39,15 @@ def sync(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def plain_step(model: nn.Module, opt: torch.optim.Optimizer, xb: torch.Tensor) -> None:
+    """One textbook training step: BCE summed over pixels, averaged over the batch, plain Adam."""
+    loss = F.binary_cross_entropy_with_logits(model.decoder(model.encoder(xb)), xb,
+                                              reduction="none").flatten(1).sum(1).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
 def loop_dataloader(x_uint8: torch.Tensor, y: torch.Tensor, device, epochs: int, batch_size: int) -> float:
     """(a) torchvision FashionMNIST class + ToTensor + DataLoader, the usual tutorial loop."""
     import torchvision
@@ -60,11 +69,7 @@ def loop_dataloader(x_uint8: torch.Tensor, y: torch.Tensor, device, epochs: int,
         for _ in range(epochs):
             for xb, _ in loader:
                 xb = xb.to(device)
-                loss = F.binary_cross_entropy_with_logits(model.decoder(model.encoder(xb)), xb,
-                                                          reduction="none").flatten(1).sum(1).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+                plain_step(model, opt, xb)
         sync(device)
         return epochs * len(dataset) / (time.perf_counter() - start)
 
@@ -80,11 +85,7 @@ def loop_tensors(x: torch.Tensor, device, epochs: int, batch_size: int) -> float
         order = torch.randperm(len(x), device=device)
         for i in range(0, len(x), batch_size):
             xb = x[order[i:i + batch_size]]
-            loss = F.binary_cross_entropy_with_logits(model.decoder(model.encoder(xb)), xb,
-                                                      reduction="none").flatten(1).sum(1).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            plain_step(model, opt, xb)
     sync(device)
     return epochs * len(x) / (time.perf_counter() - start)
 
