@@ -233,24 +233,30 @@ def _to_tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, t
     return x.unsqueeze(1), torch.from_numpy(np.asarray(labels)).long()
 
 
-def _check_size(label: str, value, available: int) -> int:
+def _check_size(label: str, value, available: int, allow_fewer: bool = False) -> int:
     if value is None:
         return available
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{label} must be a positive integer or None, got {value!r}.")
     if value > available:
-        raise ValueError(f"{label}={value} but only {available} images are available.")
+        if not allow_fewer:
+            raise ValueError(f"{label}={value} but only {available} images are available "
+                             "(pass allow_fewer=True to take them all).")
+        print(f"{label}={value} asked for, {available} available: using all {available}.")
+        return available
     return int(value)
 
 
 def load(name: str = "auto", *, n_train: int | None = None, n_val: int | None = None,
          n_test: int | None = None, seed: int = 0, data_dir: str | os.PathLike | None = None,
-         download: bool = True, verbose: bool = True) -> Dataset:
+         download: bool = True, verbose: bool = True, allow_fewer: bool = False) -> Dataset:
     """Load ``"mnist"``, ``"fashion-mnist"``, ``"digits"`` or ``"auto"`` as a :class:`Dataset`.
 
     The validation set is carved from the training split. ``n_train``, ``n_val`` and ``n_test``
     pick seeded random subsets (None: all of it; ``n_val`` defaults to a tenth of the training
-    split, at most 5000). ``"auto"`` takes the first dataset available (mnist, fashion-mnist,
+    split, at most 5000). A size larger than the split is an error, unless ``allow_fewer=True``:
+    then all of the split is used and a line says so (the course's notebooks ask for full-size
+    subsets that a small MNIST folder may not have). ``"auto"`` takes the first dataset available (mnist, fashion-mnist,
     digits) and prints which one and why.
     """
     if not isinstance(name, str) or name.lower() not in (*NAMES, "auto"):
@@ -259,7 +265,7 @@ def load(name: str = "auto", *, n_train: int | None = None, n_val: int | None = 
     data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     if name == "auto":
         return _load_auto(data_dir=data_dir, n_train=n_train, n_val=n_val, n_test=n_test, seed=seed,
-                          download=download, verbose=verbose)
+                          download=download, verbose=verbose, allow_fewer=allow_fewer)
     if name == "digits":
         splits, source = _load_digits()
     else:
@@ -272,9 +278,9 @@ def load(name: str = "auto", *, n_train: int | None = None, n_val: int | None = 
     x_test, y_test = _to_tensors(*splits["test"])
     generator = torch.Generator().manual_seed(seed)
     n_val_default = min(5000, len(x_all) // 10)
-    n_val = _check_size("n_val", n_val, len(x_all) - 1) if n_val is not None else n_val_default
-    n_train = _check_size("n_train", n_train, len(x_all) - n_val)
-    n_test = _check_size("n_test", n_test, len(x_test))
+    n_val = _check_size("n_val", n_val, len(x_all) - 1, allow_fewer) if n_val is not None else n_val_default
+    n_train = _check_size("n_train", n_train, len(x_all) - n_val, allow_fewer)
+    n_test = _check_size("n_test", n_test, len(x_test), allow_fewer)
     order = torch.randperm(len(x_all), generator=generator)
     val_idx, train_idx = order[:n_val], order[n_val:n_val + n_train]
     test_idx = torch.randperm(len(x_test), generator=generator)[:n_test]

@@ -90,7 +90,7 @@ def _positive(name: str, value, integer: bool):
 
 
 def maximize_activation(fn: Callable[[torch.Tensor], torch.Tensor], unit: int, input_shape, *, norm: float,
-                        steps: int = 200, lr: float = 1.0, n_starts: int = 8, seed: int = 0,
+                        steps: int = 200, lr: float | str = 1.0, n_starts: int = 8, seed: int = 0,
                         init: torch.Tensor | None = None) -> Maximization:
     """Projected gradient ascent on unit ``unit`` of ``fn`` over the sphere ||x|| = ``norm``.
 
@@ -103,7 +103,12 @@ def maximize_activation(fn: Callable[[torch.Tensor], torch.Tensor], unit: int, i
         unit: index of the output column to maximize, 0 <= unit < H.
         input_shape: shape of one input, e.g. ``data.image_shape`` = (1, 28, 28), or (784,).
         norm: the radius rho of the constraint sphere (e.g. the typical norm of a data image).
-        steps: number of ascent steps; lr: the step size eps of ``x <- P(x + eps grad)``.
+        steps: number of ascent steps; lr: the step size eps of ``x <- P(x + eps grad)``, or
+            ``"auto"``: eps = norm / (median gradient norm at the starts), so the first step moves
+            each start by about the sphere's radius. A fixed eps suits one layer and not another:
+            the gradient of a deep unit is a product of small sigmoid slopes, and with eps = 1 its
+            starts barely move in hundreds of steps. The fixed points (x along the gradient) are
+            the same for every eps; a larger one only gets there in fewer steps.
         n_starts: number of random starts, drawn from a standard normal and projected onto the
             sphere; seed: seeds those starts, so a run is reproducible.
         init: optional starting points (n_starts, *input_shape) instead of random ones.
@@ -124,7 +129,10 @@ def maximize_activation(fn: Callable[[torch.Tensor], torch.Tensor], unit: int, i
     shape = tuple(int(s) for s in shape)
     norm = _positive("norm", norm, integer=False)
     steps = _positive("steps", steps, integer=True)
-    lr = _positive("lr", lr, integer=False)
+    auto_lr = isinstance(lr, str)
+    if auto_lr and lr != "auto":
+        raise ValueError(f"lr must be a positive number or 'auto', got {lr!r}.")
+    lr = lr if auto_lr else _positive("lr", lr, integer=False)
     n_starts = _positive("n_starts", n_starts, integer=True)
     if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)):
         raise TypeError(f"unit must be an integer index, got {unit!r}.")
@@ -169,6 +177,12 @@ def maximize_activation(fn: Callable[[torch.Tensor], torch.Tensor], unit: int, i
                 value = unit_value(x)
                 (grad,) = torch.autograd.grad(value.sum(), x)  # rows are independent: d(sum)/dx_n = dh(x_n)/dx_n
                 trace.append(value.detach())
+                if auto_lr:
+                    grad_norm = float(grad.flatten(1).norm(dim=1).median())
+                    if not grad_norm > 0:
+                        raise ValueError(f"unit {unit} has a zero gradient at the starts: lr='auto' cannot scale "
+                                         "its step; give lr a number.")
+                    lr, auto_lr = norm / grad_norm, False
                 with torch.no_grad():
                     x = project_to_sphere(x.detach() + lr * grad, norm)
                 if not bool(torch.isfinite(x).all()):

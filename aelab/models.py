@@ -237,7 +237,20 @@ def mlp_autoencoder(input_shape, code: int, hidden: Sequence[int] = (), *, activ
     return Autoencoder(encoder, decoder, output=output, loss=loss, corruption=corruption, penalties=penalties)
 
 
-def linear_autoencoder(input_shape, code: int, *, tied: bool = False) -> Autoencoder:
-    """h = W x + b, x_hat = W' h + b' with squared error: the autoencoder that learns PCA's subspace."""
-    return mlp_autoencoder(input_shape, code, activation="linear", code_activation="linear",
-                           tied=tied, output="linear", loss="mse")
+def linear_autoencoder(input_shape, code: int, *, tied: bool = False, init: str = "balanced") -> Autoencoder:
+    """h = W x + b, x_hat = W' h + b' with squared error: the autoencoder that learns PCA's subspace.
+
+    ``init="balanced"`` (untied only) starts the decoder at the encoder's transpose, W' = W^T, and
+    trains the two separately. The loss depends only on W'W and the gradient of each factor is
+    scaled by the other, so PyTorch's default start (W at scale 1/sqrt(D), W' at 1/sqrt(code))
+    gives one factor huge steps and the other tiny ones: SGD diverges and Adam crawls. A balanced
+    start is the setting of Saxe et al. (2014). ``init="pytorch"`` keeps PyTorch's default.
+    """
+    if init not in ("balanced", "pytorch"):
+        raise ValueError(f"init must be 'balanced' or 'pytorch', got {init!r}.")
+    model = mlp_autoencoder(input_shape, code, activation="linear", code_activation="linear",
+                            tied=tied, output="linear", loss="mse")
+    if init == "balanced" and not tied:
+        with torch.no_grad():
+            model.decoder[0].weight.copy_(model.encoder[1].weight.T)
+    return model

@@ -328,6 +328,7 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
                     hook(epochs - 1, model, opt)
                 history.from_cache = True
                 print(f"Loaded '{cache}' from the cache ({_cache.entry_path(cache)}): {history.epochs_done} epochs.")
+                _leave_rng_seeded(seed, epochs)
                 return history
             opt.load_state_dict(payload["optimizer"])
             if scheduler is not None and payload.get("scheduler"):
@@ -390,7 +391,15 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         if progress_bar:
             progress_bar.close()
     save(complete=not history.interrupted)
+    _leave_rng_seeded(seed, epochs)
     return history
+
+
+def _leave_rng_seeded(seed: int, epochs: int) -> None:
+    """Leave the global RNG in a state that depends only on fit's arguments. Training draws from it
+    (corruption noise) and a cache load does not; without this, a model built after ``fit`` would
+    get other initial weights on a notebook's second run, and miss its own cache entry."""
+    torch.manual_seed(int(seed) * 100_003 + epochs)
 
 
 class _no_autocast:

@@ -25,12 +25,18 @@ def _as_images(x: torch.Tensor, image_shape=None) -> torch.Tensor:
 
 
 def show_images(x: torch.Tensor, nrow: int = 8, title: str | None = None, ax=None, image_shape=None,
-                vmin: float = 0.0, vmax: float = 1.0, cmap: str = "gray", padding: int = 1):
-    """A grid of images (values shown on [vmin, vmax]). Returns the Axes."""
+                vmin: float = 0.0, vmax: float = 1.0, cmap: str = "gray", padding: int = 1,
+                pad_color="white"):
+    """A grid of images (values shown on [vmin, vmax]). Returns the Axes.
+
+    The frame between images is drawn in ``pad_color``, outside the colour map, so it never
+    reads as a pixel value.
+    """
     x = _as_images(x, image_shape)
-    grid = make_grid(x, nrow=nrow, padding=padding, pad_value=vmax)[0].numpy()
+    grid = make_grid(x, nrow=nrow, padding=padding, pad_value=float("nan"))[0].numpy()
     ax = ax or plt.subplots(figsize=(min(12, 1.1 * nrow), 1.1 * np.ceil(len(x) / nrow) + 0.4))[1]
-    ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    colours = plt.get_cmap(cmap).with_extremes(bad=pad_color)
+    ax.imshow(np.ma.masked_invalid(grid), cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -43,10 +49,11 @@ def show_filters(weights: torch.Tensor, image_shape=None, n: int = 64, nrow: int
 
     Drawn on a diverging map (white = 0, red positive, blue negative) so the sign of a weight
     is visible: a grey map would hide whether a stroke detector is excitatory or inhibitory.
+    The frame is dark grey, a colour the map never uses.
     """
     w = _as_images(weights[:n], image_shape)
     scale = w.flatten(1).abs().amax(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-    ax = show_images(w / scale, nrow=nrow, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", padding=1)
+    ax = show_images(w / scale, nrow=nrow, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", padding=1, pad_color="0.3")
     ax.set_title(title or f"{len(w)} filters (each scaled to its max |w|; red +, blue -)")
     return ax
 

@@ -42,6 +42,15 @@ def test_subsets_are_seeded_and_disjoint(tmp_path):
     assert not rows
 
 
+def test_sizes_beyond_the_split_are_an_error_unless_allowed(tmp_path, capsys):
+    make_idx_folder(tmp_path / "data" / "MNIST" / "raw", n_train=50, n_test=12)
+    with pytest.raises(ValueError, match="n_test=20 but only 12 images.*allow_fewer"):
+        aelab.load("mnist", n_test=20, verbose=False)
+    data = aelab.load("mnist", n_train=1000, n_val=10, n_test=20, allow_fewer=True, verbose=False)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (40, 10, 12)
+    assert "n_train=1000 asked for, 40 available" in capsys.readouterr().out
+
+
 def test_missing_dataset_names_the_remedies(monkeypatch):
     monkeypatch.setitem(data_module.SYSTEM_DIRS, "fashion-mnist", ())
     with pytest.raises(aelab.DatasetNotFoundError) as info:

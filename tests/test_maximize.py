@@ -103,3 +103,19 @@ def test_first_layer_optimum_and_projection():
         first_layer_optimum(torch.ones(3), 1.0)
     p = project_to_sphere(torch.randn(4, 1, 3, 3), 2.0)
     assert torch.allclose(p.flatten(1).norm(dim=1), torch.full((4,), 2.0))
+
+
+def test_auto_step_reaches_the_optimum_where_a_fixed_step_crawls():
+    """A deep unit with small gradients: eps = 1 barely moves the starts in 50 steps; lr='auto'
+    scales the step to the sphere and gets every start to the same optimum."""
+    torch.manual_seed(0)
+    deep = nn.Sequential(nn.Linear(20, 8), nn.Sigmoid(), nn.Linear(8, 1)).double()
+    with torch.no_grad():
+        deep[2].weight.mul_(1e-3)                       # gradients of order 1e-4
+    fixed = maximize_activation(deep, 0, (20,), norm=2.0, steps=50, lr=1.0, n_starts=4, seed=0)
+    auto = maximize_activation(deep, 0, (20,), norm=2.0, steps=50, lr="auto", n_starts=4, seed=0)
+    assert isinstance(auto.lr, float) and auto.lr > 1000
+    assert fixed.agreement() < 0.5 < 0.999 < auto.agreement()
+    assert (auto.activations >= fixed.activations.max() - 1e-12).all()
+    with pytest.raises(ValueError, match="'auto'"):
+        maximize_activation(deep, 0, (20,), norm=2.0, lr="fast")

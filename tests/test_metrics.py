@@ -86,3 +86,61 @@ def test_psnr_and_dead_units():
     assert metrics.psnr(x + 0.1, x) == pytest.approx(20.0)
     codes = torch.tensor([[0.0, 0.5], [0.0, 0.0]])
     assert metrics.dead_units(codes) == 0.5
+
+
+def gabor(theta_deg, wavelength, phase=0.3, centre=(3.5, 3.5), sigma=(1.8, 2.5), side=8):
+    """A Gabor off the fitting bank's grid (half-pixel centre, any angle): stripes across theta."""
+    rows = torch.arange(side, dtype=torch.float64).view(-1, 1) - centre[0]
+    cols = torch.arange(side, dtype=torch.float64).view(1, -1) - centre[1]
+    t = math.radians(theta_deg)
+    across = cols * math.cos(t) + rows * math.sin(t)
+    along = -cols * math.sin(t) + rows * math.cos(t)
+    envelope = torch.exp(-across**2 / (2 * sigma[0] ** 2) - along**2 / (2 * sigma[1] ** 2))
+    return envelope * torch.cos(2 * math.pi * across / wavelength + phase)
+
+
+def test_gabor_fit_recovers_gabors_off_the_grid():
+    angles = [0, 37, 80, 123, 160]
+    fit = metrics.gabor_fit(torch.stack([gabor(a, 5.0) for a in angles]))
+    # wavelength 5 and envelope (1.8, 2.5) lie between the bank's values: measured r2 0.85-0.91
+    assert (fit.r2 > 0.8).all()
+    # orientation is defined modulo 180 degrees; the bank's step is 15 degrees
+    error = np.abs((fit.orientation - np.array(angles) + 90) % 180 - 90)
+    assert (error <= 7.5 + 1e-9).all()
+    assert (np.abs(fit.center_row - 3.5) <= 1).all() and (np.abs(fit.center_col - 3.5) <= 1).all()
+
+
+def test_gabor_fit_is_scale_and_sign_invariant():
+    w = gabor(45, 4.0)
+    fit = metrics.gabor_fit(torch.stack([w, -3 * w, 0.01 * w]))
+    assert np.allclose(fit.r2, fit.r2[0])
+    assert np.allclose(fit.fitted[1], -3 * fit.fitted[0]) and np.allclose(fit.fitted[2], 0.01 * fit.fitted[0])
+
+
+def test_gabor_fit_fitted_is_the_projection():
+    g = torch.Generator().manual_seed(3)
+    w = gabor(60, 4.0) + 0.2 * torch.randn(8, 8, generator=g, dtype=torch.float64)
+    fit = metrics.gabor_fit(w[None])
+    fitted = torch.from_numpy(fit.fitted[0])
+    # least squares: the residual is orthogonal to the fit, and the fit holds r2 of the energy
+    # (to the float32 precision the bank is stored in)
+    assert float((w - fitted).flatten() @ fitted.flatten()) == pytest.approx(0, abs=1e-6)
+    assert float(fitted.pow(2).sum() / w.pow(2).sum()) == pytest.approx(fit.r2[0], rel=1e-6)
+
+
+def test_gabor_fit_tells_edges_from_noise():
+    g = torch.Generator().manual_seed(0)
+    noise = metrics.gabor_fit(torch.randn(500, 8, 8, generator=g, dtype=torch.float64))
+    edges = metrics.gabor_fit(torch.stack([gabor(a, w, p) for a in (10, 70, 130) for w in (3.5, 6.0)
+                                           for p in (0.0, 1.57)]))
+    assert float(np.quantile(noise.r2, 0.99)) < 0.45 < float(edges.r2.min())
+    assert 0 <= noise.r2.min() and noise.r2.max() <= 1
+
+
+def test_gabor_fit_shapes_and_bad_input():
+    w = torch.stack([gabor(20, 4.0), gabor(100, 6.0)])
+    a = metrics.gabor_fit(w).r2
+    assert np.allclose(metrics.gabor_fit(w.flatten(1), image_shape=(8, 8)).r2, a)
+    assert np.allclose(metrics.gabor_fit(w[:, None]).r2, a)
+    with pytest.raises(ValueError, match="image_shape"):
+        metrics.gabor_fit(w.flatten(1))

@@ -156,6 +156,18 @@ def test_cache_round_trip_loads_instead_of_training(tiny_images):
     assert first.complete
 
 
+def test_rng_after_fit_is_the_same_whether_trained_or_loaded(tiny_images):
+    """Training draws corruption noise from the global RNG, a cache load does not: the next model a
+    notebook builds must still get the same initial weights (else it misses its own cache entry)."""
+    after = []
+    for _ in range(2):                    # first trains, second loads from the cache
+        history = aelab.fit(small_model(corruption=aelab.MaskingNoise(0.3)), tiny_images, epochs=2,
+                            cache="noisy", progress=False)
+        after.append((history.from_cache, torch.rand(3)))
+    assert [a[0] for a in after] == [False, True]
+    assert torch.equal(after[0][1], after[1][1])
+
+
 def test_changed_settings_retrain_and_say_what_changed(tiny_images, capsys):
     aelab.fit(small_model(), tiny_images, epochs=1, cache="demo", progress=False)
     history = aelab.fit(small_model(), tiny_images, epochs=1, lr=2e-3, cache="demo", progress=False)

@@ -17,7 +17,16 @@ def test_show_filters_uses_a_diverging_map_and_scales_each_filter():
     w = torch.randn(6, 64) * torch.arange(1, 7).view(6, 1)
     ax = viz.show_filters(w, image_shape=(8, 8), nrow=3)
     image = ax.images[0]
-    assert image.get_cmap().name == "RdBu_r" and image.get_clim() == (-1, 1) and "filters" in ax.get_title()
+    assert image.get_cmap().name.startswith("RdBu_r") and image.get_clim() == (-1, 1) and "filters" in ax.get_title()
+
+
+def test_filter_frame_is_not_a_weight_colour():
+    """The padding between filters is masked and drawn in grey, not as +1 (dark red) or 0 (white)."""
+    ax = viz.show_filters(torch.randn(4, 64), image_shape=(8, 8), nrow=2)
+    image = ax.images[0]
+    grid = image.get_array()
+    assert grid.mask[0].all() and grid.mask[:, 0].all() and not grid.mask[1:9, 1:9].any()
+    assert tuple(image.get_cmap().get_bad()[:3]) == pytest.approx((0.3, 0.3, 0.3))
 
 
 def test_compare_reconstructions_has_labelled_rows():
