@@ -9,7 +9,7 @@ NBVAL := $(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 STUDENT_NOTEBOOKS := $(sort $(wildcard assignments/[0-9]*.ipynb))
 
-.PHONY: help env data lab test lint unit notebooks notebooks-fashion notebooks-student notebooks-mnist assignments \
+.PHONY: help env data lab test lint unit notebooks notebooks-fashion notebooks-student notebooks-html notebooks-mnist assignments \
 	results html cache-list cache-clear
 
 help:
@@ -51,7 +51,7 @@ lint:
 unit:
 	$(BIN)/pytest tests
 
-notebooks: notebooks-fashion notebooks-student notebooks-mnist
+notebooks: notebooks-fashion notebooks-student notebooks-html notebooks-mnist
 
 notebooks-fashion:
 	@test -n "$(NOTEBOOKS)" || { echo "no notebooks found in notebooks/"; exit 1; }
@@ -65,6 +65,13 @@ notebooks-student:
 	@test -n "$(STUDENT_NOTEBOOKS)" || { echo "no student notebooks in assignments/: run make assignments"; exit 1; }
 	AELAB_FAST=1 AELAB_DATASET=fashion-mnist AELAB_CACHE_DIR=$(TEST_DIR)/fashion/cache MPLBACKEND=Agg \
 	  $(NBVAL) $(STUDENT_NOTEBOOKS)
+
+# The read-without-running build (make html) at the fast size, on the models the fashion leg cached:
+# proves the HTML rendering works end to end, figures included.
+notebooks-html:
+	AELAB_FAST=1 AELAB_DATASET=fashion-mnist AELAB_CACHE_DIR=$(TEST_DIR)/fashion/cache \
+	  $(BIN)/python tools/render_html.py --out $(TEST_DIR)/html
+	@test -f $(TEST_DIR)/html/index.html
 
 assignments: env
 	$(BIN)/python tools/make_assignments.py

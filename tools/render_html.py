@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "html")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    os.environ.pop("MPLBACKEND", None)  # the kernel must use the inline backend, or the HTML has no figures
     exporter = HTMLExporter()
     links = []
     for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
@@ -32,13 +34,16 @@ def main() -> int:
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=3600, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
+        figures = sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+        if figures == 0:
+            raise SystemExit(f"{path.name}: executed, but no figure reached the output; is MPLBACKEND forcing Agg?")
         body, _ = exporter.from_notebook_node(nb)
         target = args.out / f"{path.stem}.html"
         target.write_text(body)
         title = next((c.source.splitlines()[0].lstrip("# ") for c in nb.cells if c.cell_type == "markdown"), path.stem)
         links.append(f'<li><a href="{target.name}">{html.escape(title)}</a></li>')
         print(f"{path.name} -> {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target} "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+              f"({figures} figures, {time.perf_counter() - start:.0f} s)", flush=True)
     (args.out / "index.html").write_text(
         "<!doctype html><meta charset='utf-8'><title>aelab: autoencoders</title>"
         "<h1>aelab: a course on autoencoders</h1><ol>" + "".join(links) + "</ol>")

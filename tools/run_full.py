@@ -88,15 +88,23 @@ def main() -> int:
         notebooks = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
         if args.notebooks:
             notebooks = [p for p in notebooks if p.name[:2] in args.notebooks]
+        failed = []
         for dataset in args.datasets:
             for notebook in notebooks:
                 print(f"running {notebook.name} on {dataset} at full size ...", flush=True)
-                seconds = run(notebook, dataset, args.mnist_dir)
+                try:
+                    seconds = run(notebook, dataset, args.mnist_dir)
+                except Exception as error:  # one failing claim must not cost the other runs
+                    print(f"  FAILED: {str(error).strip().splitlines()[-1][:300]}", flush=True)
+                    failed.append(f"{notebook.stem} on {dataset}")
+                    continue
                 timings[f"{notebook.stem}__{dataset}"] = seconds
                 timings_path.write_text(json.dumps(timings, indent=1, sort_keys=True))
                 print(f"  {seconds:.0f} s", flush=True)
+        if failed:
+            print("failed: " + "; ".join(failed))
     write_table()
-    return 0
+    return 1 if not args.table_only and failed else 0
 
 
 if __name__ == "__main__":
