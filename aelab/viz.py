@@ -110,3 +110,65 @@ def latent_scatter(z: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]
     ax.set_title(title)
     ax.legend(markerscale=3, fontsize="small", loc="best", framealpha=0.8)
     return ax
+
+
+def explore(draw, **controls):
+    """A figure with sliders: ``draw(**values)`` returns a matplotlib Figure, redrawn when a slider moves.
+
+    Each keyword names an argument of ``draw`` and how its slider moves:
+
+    - a list of values: a slider over those values, starting at the first;
+    - a tuple ``(min, max, step, start)``: a slider over floats.
+
+    Returns the widget to display (the last line of a cell shows it). The figure is rendered to a
+    PNG shown in an ``ipywidgets.Image``, not captured by an ``Output`` widget: executing a notebook
+    headless (nbconvert, nbval, papermill) can deadlock when a figure is sent into an Output widget
+    (jupyter/nbclient#312), and a PNG also keeps the saved notebook's picture. Without ipywidgets
+    the figure is drawn once at the starting values and None is returned.
+    """
+    import io
+
+    starts = {}
+    for name, spec in controls.items():
+        if isinstance(spec, list) and spec:
+            starts[name] = spec[0]
+        elif isinstance(spec, tuple) and len(spec) == 4 and spec[0] <= spec[3] <= spec[1] and spec[2] > 0:
+            starts[name] = spec[3]
+        else:
+            raise ValueError(f"explore: control {name}={spec!r} must be a non-empty list of values or a tuple "
+                             "(min, max, step, start) with min <= start <= max and step > 0.")
+
+    def render(values):
+        fig = draw(**values)
+        if not isinstance(fig, plt.Figure):
+            raise TypeError(f"explore: draw must return a matplotlib Figure, got {type(fig).__name__}.")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight")
+        plt.close(fig)   # the PNG is the picture; the inline backend must not show the figure again
+        return buffer.getvalue()
+
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("ipywidgets is not installed: the figure at the starting values (pip install ipywidgets for sliders).")
+        from IPython.display import Image, display
+        display(Image(render(starts)))
+        return None
+
+    sliders = {}
+    for name, spec in controls.items():
+        if isinstance(spec, list):
+            sliders[name] = widgets.SelectionSlider(options=spec, value=spec[0], description=name,
+                                                    continuous_update=False)
+        else:
+            low, high, step, start = (float(v) for v in spec)
+            sliders[name] = widgets.FloatSlider(value=start, min=low, max=high, step=step, description=name,
+                                                continuous_update=False)
+    image = widgets.Image(value=render(starts), format="png")
+
+    def update(_change=None):
+        image.value = render({name: slider.value for name, slider in sliders.items()})
+
+    for slider in sliders.values():
+        slider.observe(update, names="value")
+    return widgets.VBox([widgets.HBox(list(sliders.values())), image])

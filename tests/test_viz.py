@@ -44,3 +44,60 @@ def test_latent_scatter_labels_and_legend():
 def test_flat_images_need_a_shape():
     with pytest.raises(ValueError, match="image_shape"):
         viz.show_images(torch.rand(3, 64))
+
+
+def _line_figure(scale=1.0, colour="red"):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, scale], color=colour)
+    ax.set_title(f"scale {scale}")
+    return fig
+
+
+def test_explore_renders_the_start_and_redraws_when_a_slider_moves():
+    calls = []
+
+    def draw(scale, colour):
+        calls.append((scale, colour))
+        return _line_figure(scale, colour)
+
+    box = viz.explore(draw, scale=(0.0, 2.0, 0.5, 1.0), colour=["red", "blue"])
+    sliders, image = box.children
+    scale_slider, colour_slider = sliders.children
+    assert calls == [(1.0, "red")] and image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    first = image.value
+    colour_slider.value = "blue"
+    assert calls[-1] == (1.0, "blue") and image.value != first
+    scale_slider.value = 2.0
+    assert calls[-1] == (2.0, "blue")
+
+
+def test_explore_closes_its_figures():
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    box = viz.explore(lambda k: _line_figure(k), k=[1, 2, 3])
+    box.children[0].children[0].value = 3
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("spec", [[], (0.0, 1.0, 0.1), (0.0, 1.0, 0.1, 2.0), (0.0, 1.0, 0.0, 0.5), 3])
+def test_explore_rejects_a_bad_control(spec):
+    with pytest.raises(ValueError, match="non-empty list of values or a tuple"):
+        viz.explore(_line_figure, scale=spec)
+
+
+def test_explore_needs_draw_to_return_a_figure():
+    with pytest.raises(TypeError, match="must return a matplotlib Figure"):
+        viz.explore(lambda k: None, k=[1])
+
+
+def test_explore_without_ipywidgets_shows_the_start(monkeypatch, capsys):
+    import sys
+
+    shown = []
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)   # import ipywidgets now raises ImportError
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    assert viz.explore(_line_figure, scale=[0.5, 1.0]) is None
+    assert len(shown) == 1 and "ipywidgets is not installed" in capsys.readouterr().out

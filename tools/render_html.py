@@ -1,6 +1,6 @@
 """Render every notebook, executed, to HTML, so the course can be read without running it.
 
-    python tools/render_html.py [--out build/html]
+    python tools/render_html.py [--out build/html] [--notebooks 04 08]
 
 Honours AELAB_* (AELAB_FAST=1 for a quick build; the full size for publishing) and uses the
 checkpoint cache, so rendering after a test or results run retrains nothing. Works offline.
@@ -24,12 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "html")
+    parser.add_argument("--notebooks", nargs="*", default=None, help="number prefixes, e.g. 04 08 (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.pop("MPLBACKEND", None)  # the kernel must use the inline backend, or the HTML has no figures
     exporter = HTMLExporter()
     links = []
-    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+    paths = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    if args.notebooks:
+        paths = [p for p in paths if p.name[:2] in args.notebooks]
+        if not paths:
+            raise SystemExit(f"no notebook in notebooks/ starts with {' or '.join(args.notebooks)}")
+    for path in paths:
         start = time.perf_counter()
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=3600, kernel_name="python3",

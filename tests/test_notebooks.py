@@ -1,0 +1,42 @@
+"""The conventions of docs/WRITING_NOTEBOOKS.md that a machine can check, over every course notebook."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def _code(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 8
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell_reads_the_fast_switch(path):
+    tagged = [c for c in _code(path) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: needs exactly one code cell tagged 'parameters', has {len(tagged)}"
+    assert 'os.environ.get("AELAB_FAST"' in tagged[0].source, f"{path.name}: parameters cell must read AELAB_FAST"
+
+
+# interact/interactive/Output capture figures in an Output widget, which can hang headless execution.
+OUTPUT_WIDGET = re.compile(r"\binteract(?:ive)?\s*\(|@\s*(?:widgets\.)?interact\b|\bOutput\s*\(")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_sliders_go_through_viz_explore(path):
+    offending = [c.source.splitlines()[0] for c in _code(path) if OUTPUT_WIDGET.search(c.source)]
+    assert not offending, f"{path.name}: use aelab.viz.explore instead of interact/Output widgets in {offending}"
+
+
+def test_the_output_widget_pattern_catches_the_usual_spellings():
+    spellings = ["widgets.interact(f, k=[1, 2])", "interactive(f, x=1)", "@widgets.interact", "out = widgets.Output()"]
+    for source in spellings:
+        assert OUTPUT_WIDGET.search(source), source
+    assert not OUTPUT_WIDGET.search("viz.explore(draw, k=[1, 2])  # interactive view")
