@@ -237,6 +237,19 @@ def auc_null_sd(n_anomalies: int, n_normal: int) -> float:
     return math.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
 
 
+def auc_standard_error(auc: float, n_anomalies: int, n_normal: int) -> float:
+    """Standard error of a measured ROC AUC (Hanley and McNeil, 1982, exponential approximation):
+    sqrt((A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)) / (n1 n0)), Q1 = A/(2-A), Q2 = 2A^2/(1+A).
+
+    Use it to compare two measured AUCs; to test one against chance use ``auc_null_sd``."""
+    n1, n0 = _positive_int("n_anomalies", n_anomalies), _positive_int("n_normal", n_normal)
+    if not 0.0 <= auc <= 1.0:
+        raise ValueError(f"auc must lie in [0, 1], got {auc}.")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0)
+    return math.sqrt(max(variance, 0.0))
+
+
 def roc_curve(scores, is_anomaly) -> tuple[np.ndarray, np.ndarray]:
     """(false-positive rates, true-positive rates) of thresholding ``scores`` (larger = anomaly)."""
     from sklearn.metrics import roc_curve as _roc

@@ -129,6 +129,25 @@ def test_auc_null_sd_matches_simulation():
     assert abs(float(aucs.mean()) - 0.5) < 3 * sd / 20
 
 
+@pytest.mark.parametrize("shift", [0.0, 1.2, -0.8])
+def test_auc_standard_error_matches_simulation(shift):
+    """Gaussian scores, anomalies shifted: the spread of the AUC over repeated draws matches the formula."""
+    g = torch.Generator().manual_seed(1)
+    n1, n0 = 60, 240
+    labels = torch.arange(n1 + n0) < n1
+    aucs = torch.tensor([embed.roc_auc(torch.randn(n1 + n0, generator=g) + shift * labels, labels)
+                         for _ in range(400)])
+    se = embed.auc_standard_error(float(aucs.mean()), n1, n0)
+    assert math.isclose(float(aucs.std()), se, rel_tol=0.2)
+    if shift == 0.0:
+        assert math.isclose(se, embed.auc_null_sd(n1, n0), rel_tol=0.02)
+
+
+def test_auc_standard_error_rejects_an_impossible_auc():
+    with pytest.raises(ValueError, match="auc must lie in"):
+        embed.auc_standard_error(1.2, 10, 10)
+
+
 def test_roc_curve_ends_at_corners():
     fpr, tpr = embed.roc_curve(torch.tensor([0.1, 0.4, 0.35, 0.8]), torch.tensor([0, 0, 1, 1]))
     assert fpr[0] == 0 and tpr[-1] == 1 and fpr[-1] == 1

@@ -8,7 +8,7 @@ import torch
 from .. import embed
 from ._core import CheckResult, check_function
 
-# --- exercise 1: leave-one-out kNN accuracy -----------------------------------------------------
+# --- exercise 2: leave-one-out kNN accuracy -----------------------------------------------------
 
 
 def _sorted_distances(z):
@@ -95,7 +95,7 @@ def check_knn_accuracy(student) -> CheckResult:
                           hint="exclude the point itself, vote among its k nearest others, compare with its label.")
 
 
-# --- exercise 2: reconstruction-error anomaly AUC ------------------------------------------------
+# --- exercise 3: reconstruction-error anomaly AUC ------------------------------------------------
 
 
 def _errors(x, x_hat):
@@ -170,7 +170,7 @@ def check_anomaly_auc(student) -> CheckResult:
                                "+ 1/2 P(tie), over all (anomaly, normal) pairs.")
 
 
-# --- exercise 3: the latent grid -----------------------------------------------------------------
+# --- exercise 1: the latent grid -----------------------------------------------------------------
 
 
 def _grid_upside_down(low, high, n):
