@@ -101,7 +101,7 @@ def check_masking_noise(masking_noise: Callable) -> CheckResult:
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 2: PSNR
+# Exercise 3: PSNR
 # --------------------------------------------------------------------------------------------
 
 def _psnr_cases() -> list[tuple]:
@@ -156,7 +156,7 @@ def check_psnr(psnr: Callable) -> CheckResult:
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 3: the denoising objective
+# Exercise 2: the denoising objective
 # --------------------------------------------------------------------------------------------
 
 class _FixedCorruption:
