@@ -49,7 +49,9 @@ def write_table() -> None:
     timings = json.loads((RAW / "timings.json").read_text()) if (RAW / "timings.json").exists() else {}
     rows = ["# Results at full size", "",
             "Every claim the notebooks assert, measured at the full size (`make results`). Claims marked "
-            "*full* are asserted only at this size; *fast* ones are asserted in CI too.", ""]
+            "*full* are asserted only at this size; *fast* ones are asserted in CI too. The time after each "
+            "heading is that run's wall time, with whatever the checkpoint cache held (seconds when the models "
+            "were already trained); the README gives cold-cache times.", ""]
     for path in sorted(RAW.glob("*__full.json")):
         record = json.loads(path.read_text())
         key = f"{record['notebook']}__{record['dataset']}"
