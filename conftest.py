@@ -1,7 +1,8 @@
 """pytest plugin for `make test`: prints how long each notebook took under nbval (notebooks/ and assignments/).
 
-The course's budget is 3 minutes per notebook at the fast size on 2 CPU cores; a notebook over
-it is flagged in the summary (the time is measured, not asserted: timings vary by machine).
+The budget is 3 minutes per notebook at the full size with a cold cache on 2 CPU cores (15 s warm);
+a notebook over 3 minutes is flagged in the summary. Times are printed, never asserted: they vary by
+machine and load (benchmarks/notebook_times.py measures them on quiet cores for the README).
 """
 
 import os
@@ -20,9 +21,9 @@ def pytest_terminal_summary(terminalreporter):
     if not _seconds:
         return
     dataset = os.environ.get("AELAB_DATASET", "auto")
-    size = "fast" if os.environ.get("AELAB_FAST") == "1" else "full"
+    size = "fast" if os.environ.get("AELAB_FAST", "0").strip().lower() in ("1", "true", "yes") else "full"
     terminalreporter.section(f"notebook durations ({dataset}, {size} size)")
     for name, seconds in sorted(_seconds.items()):
-        flag = "  OVER THE 3-MINUTE BUDGET" if size == "fast" and seconds > BUDGET_S else ""
+        flag = "  OVER THE 3-MINUTE BUDGET" if seconds > BUDGET_S else ""
         terminalreporter.write_line(f"{seconds:7.1f} s  {name}{flag}")
     terminalreporter.write_line(f"{sum(_seconds.values()):7.1f} s  total")

@@ -28,14 +28,6 @@ def is_fast() -> bool:
     return os.environ.get("AELAB_FAST", "0").strip().lower() in ("1", "true", "yes")
 
 
-def check_run_size(fast: bool) -> None:
-    """Refuse a full-size run under CI (``CI=true``) that was not asked for explicitly."""
-    ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-    if ci and not fast and os.environ.get("AELAB_ALLOW_FULL_IN_CI") != "1":
-        raise RuntimeError("CI=true but AELAB_FAST is not 1: this would run the full course (tens of minutes). "
-                           "Set AELAB_FAST=1 for CI, or AELAB_ALLOW_FULL_IN_CI=1 if you really mean it.")
-
-
 def setup(seed: int = 0, device: str = "auto") -> torch.device:
     """Seed everything, print versions and the device; return the device to train on."""
     import matplotlib
@@ -109,5 +101,7 @@ class Claims:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"notebook": self.notebook, "dataset": self.dataset, "size": "fast" if self.fast else "full",
                 "date": _dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                f"{describe_device()}", "python": sys.version.split()[0], "torch": torch.__version__}
+                f"{describe_device()}", "python": sys.version.split()[0], "torch": torch.__version__,
+                # what decides the floating-point results: tools/results.py compares strictly only when these match
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}
         path.write_text(json.dumps({**meta, "claims": self.records}, indent=1))

@@ -1,9 +1,10 @@
 """Render every notebook, executed, to HTML, so the course can be read without running it.
 
-    python tools/render_html.py [--out build/html] [--notebooks 04 08]
+    python tools/render_html.py [--out build/html] [--executed DIR] [--notebooks 04 08]
 
-Honours AELAB_* (AELAB_FAST=1 for a quick build; the full size for publishing) and uses the
-checkpoint cache, so rendering after a test or results run retrains nothing. Works offline.
+Renders the size students run (honours AELAB_*; `make test` renders the full size on the models its
+notebook leg cached, so nothing is trained twice). ``--executed DIR`` also keeps each executed
+notebook there, for builds that must not execute anything again. Works offline.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "html")
+    parser.add_argument("--executed", type=Path, default=None, help="also save the executed notebooks here")
     parser.add_argument("--notebooks", nargs="*", default=None, help="number prefixes, e.g. 04 08 (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -43,6 +45,9 @@ def main() -> int:
         figures = sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
         if figures == 0:
             raise SystemExit(f"{path.name}: executed, but no figure reached the output; is MPLBACKEND forcing Agg?")
+        if args.executed:
+            args.executed.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, args.executed / path.name)
         body, _ = exporter.from_notebook_node(nb)
         target = args.out / f"{path.stem}.html"
         target.write_text(body)
