@@ -7,6 +7,8 @@ from aelab import embed
 from aelab.checks import latent
 from aelab.checks._core import ExerciseFailed
 
+pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
+
 
 def stub(*args):
     raise NotImplementedError()
@@ -19,7 +21,8 @@ def test_knn_reference_passes():
 
 
 def test_knn_stub_not_attempted():
-    assert latent.check_knn_accuracy(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        latent.check_knn_accuracy(stub)
 
 
 @pytest.mark.parametrize("wrong, name", [
@@ -61,7 +64,8 @@ def test_auc_reference_passes():
 
 
 def test_auc_stub_not_attempted():
-    assert latent.check_anomaly_auc(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        latent.check_anomaly_auc(stub)
 
 
 @pytest.mark.parametrize("wrong, name", [
@@ -90,7 +94,8 @@ def test_grid_reference_passes():
 
 
 def test_grid_stub_not_attempted():
-    assert latent.check_latent_grid(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        latent.check_latent_grid(stub)
 
 
 @pytest.mark.parametrize("wrong, name", [

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import torch
 
-from ._core import check_function
+from ..maximize import first_layer_optimum, mean_pairwise_cosine, project_to_sphere
+from ._core import Exercise, register
 
 
 def _rows(v: torch.Tensor) -> torch.Tensor:
     """Norm of each sample of v (N, ...), shaped to broadcast against v."""
     return v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
-
-
-def _step(x, grad, lr, rho):
-    v = x + lr * grad
-    return rho * v / _rows(v)
 
 
 def _step_no_projection(x, grad, lr, rho):
@@ -70,47 +66,42 @@ def _step_cases():
     return [(x1, grad1, 0.5, 3.0), (x2, grad2, 1.0, 2.0), (x3, grad3, 0.7, 1.5)]
 
 
-def check_projected_step(student):
-    """``student(x, grad, lr, rho)`` -> rho * (x + lr grad) / ||x + lr grad||, row by row."""
-    mistakes = {
-        "no re-projection": (_step_no_projection,
-                             "you return x + lr * grad without projecting it back onto the sphere: the "
-                             "constraint ||x|| = rho is lost and, for a unit that grows along a direction, "
-                             "the norm of x grows without bound. Divide x + lr * grad by its norm and "
-                             "multiply by rho."),
-        "descent instead of ascent": (_step_descent,
-                                      "you step along -grad: that is gradient DESCENT, which finds the input "
-                                      "that the unit likes least. Activation maximization steps uphill: "
-                                      "x + lr * grad."),
-        "projection onto the ball": (_step_ball,
-                                     "you only shrink points that lie outside ||x|| <= rho; points inside the "
-                                     "ball stay where they are. The constraint is the sphere ||x|| = rho: "
-                                     "every point must be rescaled to norm rho, inside or outside."),
-        "unit radius": (_step_unit_radius,
-                        "you normalize to norm 1 instead of rho: multiply the unit vector by rho."),
-        "keeps the old norm": (_step_old_radius,
-                               "you rescale to the norm of the old x, not to rho: when x is not yet on the "
-                               "sphere it never gets there. Rescale to rho."),
-        "normalized gradient, x not projected": (
-            _step_grad_normalized,
-            "you normalize the gradient (a fine way to choose the step length) but never normalize x: the "
-            "iterate leaves the sphere. Project x + lr * grad (whatever grad you use) back to norm rho."),
-        "normalized gradient times rho, x not projected": (
-            _step_grad_normalized_rho,
-            "you take a step of length lr * rho along the normalized gradient but never normalize x: the "
-            "iterate leaves the sphere. Project x + lr * grad back to norm rho."),
-        "norm of the whole batch": (_step_whole_batch,
-                                    "you divide by the norm of the whole batch: each row (each start) has "
-                                    "its own constraint ||x_n|| = rho. Take the norm over all dimensions "
-                                    "but the first, e.g. v.flatten(1).norm(dim=1), reshaped to broadcast."),
-    }
-    return check_function("projected gradient-ascent step", student, _step, _step_cases(), mistakes=mistakes,
-                          atol=1e-8, rtol=1e-6,
-                          hint="x_new = rho * v / ||v|| with v = x + lr * grad, the norm taken per row.")
-
-
-def _optimum(weight, bias, rho):
-    return rho * weight / weight.norm(dim=1, keepdim=True)
+_PROJECTED_STEP_MISTAKES = {
+    "no re-projection": (_step_no_projection,
+                         "you return x + lr * grad without projecting it back onto the sphere: the "
+                         "constraint ||x|| = rho is lost and, for a unit that grows along a direction, "
+                         "the norm of x grows without bound. Divide x + lr * grad by its norm and "
+                         "multiply by rho."),
+    "descent instead of ascent": (_step_descent,
+                                  "you step along -grad: that is gradient DESCENT, which finds the input "
+                                  "that the unit likes least. Activation maximization steps uphill: "
+                                  "x + lr * grad."),
+    "projection onto the ball": (_step_ball,
+                                 "you only shrink points that lie outside ||x|| <= rho; points inside the "
+                                 "ball stay where they are. The constraint is the sphere ||x|| = rho: "
+                                 "every point must be rescaled to norm rho, inside or outside."),
+    "unit radius": (_step_unit_radius,
+                    "you normalize to norm 1 instead of rho: multiply the unit vector by rho."),
+    "keeps the old norm": (_step_old_radius,
+                           "you rescale to the norm of the old x, not to rho: when x is not yet on the "
+                           "sphere it never gets there. Rescale to rho."),
+    "normalized gradient, x not projected": (
+        _step_grad_normalized,
+        "you normalize the gradient (a fine way to choose the step length) but never normalize x: the "
+        "iterate leaves the sphere. Project x + lr * grad (whatever grad you use) back to norm rho."),
+    "normalized gradient times rho, x not projected": (
+        _step_grad_normalized_rho,
+        "you take a step of length lr * rho along the normalized gradient but never normalize x: the "
+        "iterate leaves the sphere. Project x + lr * grad back to norm rho."),
+    "norm of the whole batch": (_step_whole_batch,
+                                "you divide by the norm of the whole batch: each row (each start) has "
+                                "its own constraint ||x_n|| = rho. Take the norm over all dimensions "
+                                "but the first, e.g. v.flatten(1).norm(dim=1), reshaped to broadcast."),
+}
+# ``student(x, grad, lr, rho)`` -> rho * (x + lr grad) / ||x + lr grad||, row by row.
+check_projected_step = Exercise(
+    "projected gradient-ascent step", lambda x, grad, lr, rho: project_to_sphere(x + lr * grad, rho), _step_cases,
+    mistakes=_PROJECTED_STEP_MISTAKES, hint="x_new = rho * v / ||v|| with v = x + lr * grad, the norm taken per row.")
 
 
 def _optimum_unit(weight, bias, rho):
@@ -155,36 +146,29 @@ def _optimum_cases():
     return [(randn(4, 9), randn(4), 2.5), (randn(3, 3), randn(3), 1.7), (0.1 * randn(6, 16), randn(6), 9.0)]
 
 
-def check_first_layer_optimum(student):
-    """``student(weight (H, D), bias (H,), rho)`` -> (H, D), row i = rho * W_i / ||W_i||."""
-    mistakes = {
-        "forgot rho": (_optimum_unit, "your rows have norm 1: the constraint is ||x|| = rho, multiply by rho."),
-        "normalized the columns": (_optimum_columns,
-                                   "you divide by the norms of the columns (dim=0). Unit i's weights are row "
-                                   "W_i of the (H, D) weight matrix: normalize each row (dim=1)."),
-        "no normalization": (_optimum_raw, "you return W itself: its rows do not lie on the sphere ||x|| = rho. "
-                                           "Divide each row by its norm and multiply by rho."),
-        "rho * W, no normalization": (_optimum_raw_rho, "you multiply W by rho but do not divide each row by its "
-                                                        "norm, so ||x|| = rho ||W_i||, not rho."),
-        "Frobenius norm": (_optimum_frobenius, "you divide by the norm of the whole matrix: each unit has its "
-                                               "own optimum, normalize each row by its own norm."),
-        "minimizer": (_optimum_minimizer, "your sign is flipped: -W_i / ||W_i|| is where the unit is SMALLEST "
-                                          "(Cauchy-Schwarz: W_i . x >= -||W_i|| ||x||)."),
-        "squared norm": (_optimum_squared, "you divide by ||W_i||^2 (W_i^T W_i) instead of ||W_i|| = "
-                                           "sqrt(W_i^T W_i): the rows do not have norm rho."),
-        "bias in the direction": (_optimum_bias, "you put the bias into the direction. The bias shifts W_i . x + "
-                                                 "b_i by the same amount for every x, so it does not move the "
-                                                 "argmax: x* = rho W_i / ||W_i||."),
-    }
-    return check_function("first-layer optimum", student, _optimum, _optimum_cases(), mistakes=mistakes,
-                          atol=1e-8, rtol=1e-6, hint="Cauchy-Schwarz: W_i . x <= ||W_i|| ||x|| = ||W_i|| rho.")
-
-
-def _agreement(x):
-    u = x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
-    gram = u @ u.T
-    n = len(u)
-    return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
+_FIRST_LAYER_OPTIMUM_MISTAKES = {
+    "forgot rho": (_optimum_unit, "your rows have norm 1: the constraint is ||x|| = rho, multiply by rho."),
+    "normalized the columns": (_optimum_columns,
+                               "you divide by the norms of the columns (dim=0). Unit i's weights are row "
+                               "W_i of the (H, D) weight matrix: normalize each row (dim=1)."),
+    "no normalization": (_optimum_raw, "you return W itself: its rows do not lie on the sphere ||x|| = rho. "
+                                       "Divide each row by its norm and multiply by rho."),
+    "rho * W, no normalization": (_optimum_raw_rho, "you multiply W by rho but do not divide each row by its "
+                                                    "norm, so ||x|| = rho ||W_i||, not rho."),
+    "Frobenius norm": (_optimum_frobenius, "you divide by the norm of the whole matrix: each unit has its "
+                                           "own optimum, normalize each row by its own norm."),
+    "minimizer": (_optimum_minimizer, "your sign is flipped: -W_i / ||W_i|| is where the unit is SMALLEST "
+                                      "(Cauchy-Schwarz: W_i . x >= -||W_i|| ||x||)."),
+    "squared norm": (_optimum_squared, "you divide by ||W_i||^2 (W_i^T W_i) instead of ||W_i|| = "
+                                       "sqrt(W_i^T W_i): the rows do not have norm rho."),
+    "bias in the direction": (_optimum_bias, "you put the bias into the direction. The bias shifts W_i . x + "
+                                             "b_i by the same amount for every x, so it does not move the "
+                                             "argmax: x* = rho W_i / ||W_i||."),
+}
+# ``student(weight (H, D), bias (H,), rho)`` -> (H, D), row i = rho * W_i / ||W_i||.
+check_first_layer_optimum = Exercise(
+    "first-layer optimum", lambda weight, bias, rho: first_layer_optimum(weight, rho), _optimum_cases,
+    mistakes=_FIRST_LAYER_OPTIMUM_MISTAKES, hint="Cauchy-Schwarz: W_i . x <= ||W_i|| ||x|| = ||W_i|| rho.")
 
 
 def _agreement_with_diagonal(x):
@@ -214,24 +198,20 @@ def _agreement_cases():
     return [(near,), (mixed,), (torch.randn(4, 1, 3, 3, generator=g, dtype=torch.float64) * 2,)]
 
 
-def check_mean_pairwise_cosine(student):
-    """``student(x (n, ...))`` -> mean of cos(x_i, x_j) over pairs i != j."""
-    mistakes = {
-        "diagonal included": (_agreement_with_diagonal,
-                              "you average the whole n x n matrix, diagonal included: cos(x_i, x_i) = 1 "
-                              "inflates the agreement (to 1/n even for unrelated optima). Average over i != j."),
-        "dot products, not cosines": (_agreement_dot,
-                                      "you average dot products x_i . x_j without dividing by the norms: "
-                                      "normalize each row to unit length first."),
-        "absolute cosines": (_agreement_abs,
-                             "you take |cos|: x and -x are opposite optima (one maximizes where the other "
-                             "minimizes), they must count as disagreeing (cos = -1)."),
-    }
-    return check_function("mean pairwise cosine", student, _agreement, _agreement_cases(), mistakes=mistakes,
-                          atol=1e-8, rtol=1e-6, hint="normalize the rows, take the Gram matrix, average off the "
-                                                     "diagonal.")
+_MEAN_PAIRWISE_COSINE_MISTAKES = {
+    "diagonal included": (_agreement_with_diagonal,
+                          "you average the whole n x n matrix, diagonal included: cos(x_i, x_i) = 1 "
+                          "inflates the agreement (to 1/n even for unrelated optima). Average over i != j."),
+    "dot products, not cosines": (_agreement_dot,
+                                  "you average dot products x_i . x_j without dividing by the norms: "
+                                  "normalize each row to unit length first."),
+    "absolute cosines": (_agreement_abs,
+                         "you take |cos|: x and -x are opposite optima (one maximizes where the other "
+                         "minimizes), they must count as disagreeing (cos = -1)."),
+}
+# ``student(x (n, ...))`` -> mean of cos(x_i, x_j) over pairs i != j.
+check_mean_pairwise_cosine = Exercise(
+    "mean pairwise cosine", mean_pairwise_cosine, _agreement_cases, mistakes=_MEAN_PAIRWISE_COSINE_MISTAKES,
+    hint="normalize the rows, take the Gram matrix, average off the diagonal.")
 
-
-from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
-
-isolate_rng(globals())
+register(globals())
