@@ -229,11 +229,16 @@ class Exercise:
         return "passed", (note or self.passed) + "."
 
     def _names(self, student, case) -> list[str]:
-        try:
-            names = list(inspect.signature(student).parameters)
-        except (TypeError, ValueError):
-            names = []
-        return (names + [f"argument {i + 1}" for i in range(len(case))])[:len(case)]
+        """The student's names for the arguments (the reference's where the student's are unknown, as with *args)."""
+        def positional(fn):
+            try:
+                return [p.name for p in inspect.signature(fn).parameters.values()
+                        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            except (TypeError, ValueError):
+                return []
+        names = positional(student)
+        return (names + positional(self.reference)[len(names):] + [f"argument {i + 1}" for i in range(len(case))])[
+            :len(case)]
 
     def _safe_call(self, student, case):
         """The student's result on copies of ``case``, with the copies, or a _Wrong/_NotAttempted."""

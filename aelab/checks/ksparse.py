@@ -106,18 +106,18 @@ check_k_schedule = Exercise(
     "Exercise 2 (annealing schedule of k)", _schedule,
     lambda: [(e, s, t, a) for s, t, a, total in ((100, 10, 15, 30), (70, 25, 5, 10), (40, 40, 3, 6), (1000, 10, 7, 12))
              for e in range(total)],
-    compare=_close_to_linear, atol=1.0, passed="4 schedules, epoch by epoch",
+    compare=_close_to_linear, atol=1.0, passed="4 schedules, epoch by epoch",  # atol: mistakes, whatever the rounding
     mistakes={
         "reaches the target one epoch early": (
-            lambda e, s, t, a: s + (t - s) * min(1.0, (e + 1) / a),
+            lambda e, s, t, a: round(s + (t - s) * min(1.0, (e + 1) / a)),
             "k reaches its target one epoch early (you use (epoch + 1) / anneal_epochs). Epochs count from 0: "
             "epoch 0 trains with k = start, and k = end from epoch anneal_epochs on."),
         "does not stop at the target": (
-            lambda e, s, t, a: s + (t - s) * e / a,
+            lambda e, s, t, a: round(s + (t - s) * e / a),
             "k keeps decreasing after anneal_epochs and goes below the target (and below 1 eventually). Clamp the "
             "progress: min(1, epoch / anneal_epochs)."),
         "goes the wrong way": (
-            lambda e, s, t, a: t + (s - t) * min(1.0, e / a),
+            lambda e, s, t, a: round(t + (s - t) * min(1.0, e / a)),
             "k grows from the target to the start value: the schedule must START large (every unit gets trained) "
             "and decrease to the target k."),
         "steps down at the end instead of annealing": (
