@@ -75,7 +75,7 @@ def test_generic_failures_get_a_message_in_the_students_terms(capsys, monkeypatc
         return y / 0 + x[7]  # an IndexError in the student's own line
 
     out = _wrong(raises, capsys)
-    assert "raised IndexError" in out and "return y / 0 + x[7]" in out and "x = a 3 tensor (float64)" in out
+    assert "raised IndexError" in out and "return y / 0 + x[7]" in out and "x (a 3 float64 tensor)" in out
 
     monkeypatch.setattr(_core, "TIME_LIMIT_S", 0.2)
 

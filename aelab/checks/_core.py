@@ -91,8 +91,8 @@ def _describe(value) -> str:
     if value is None:
         return "None"
     if isinstance(value, torch.Tensor):  # shapes as 40x5: a wrapped line never splits one
-        return (f"a {'x'.join(map(str, value.shape))} tensor" if value.ndim else "a scalar tensor") + \
-            f" ({str(value.dtype).replace('torch.', '')})"
+        dtype = str(value.dtype).replace("torch.", "")
+        return f"a {'x'.join(map(str, value.shape))} {dtype} tensor" if value.ndim else f"a scalar {dtype} tensor"
     if isinstance(value, np.ndarray):
         return f"a {'x'.join(map(str, value.shape))} numpy array"
     if isinstance(value, (tuple, list)):
@@ -255,8 +255,8 @@ class Exercise:
                          f"  when called with {self._inputs(student, case)}." + self._note(case)) from None
 
     def _inputs(self, student, case) -> str:
-        return ", ".join(f"{n} = {_describe(a) if not _is_number(a) else a}" for n, a in
-                         zip(self._names(student, case), case))
+        return ", ".join(f"{n}={a}" if _is_number(a) else f"{n} ({_describe(a)})"
+                         for n, a in zip(self._names(student, case), case))
 
     @staticmethod
     def _note(case) -> str:
@@ -381,7 +381,7 @@ def _check_type(got, expected, where: str) -> None:
             hint = " (a pair, as torch.topk and torch.sort return: keep the part you need)" if len(got) == 2 else ""
             raise _Wrong(f"return one tensor; your function returned {_describe(got)}{hint}{where}.")
         if not isinstance(got, torch.Tensor):
-            kind = _describe(expected).split(" (")[0]
+            kind = _describe(expected)
             raise _Wrong(f"return {kind} built with torch operations (it keeps the dtype, the device and the "
                          f"gradient); your function returned {_describe(got)}{where}.")
     elif isinstance(expected, numbers.Integral) and not isinstance(expected, bool):

@@ -17,7 +17,7 @@ from ._core import Exercise, register
 def _masking_cases():
     """A batch of 64 'images' (64, 1, 16, 16) with every entry in [0.2, 1]: none is 0 before masking."""
     x = 0.2 + 0.8 * torch.rand(64, 1, 16, 16, generator=torch.Generator().manual_seed(0))
-    return [(x, 0.3), (x, 0.75), (x, 0.0)]
+    return [(x, 0.3), (x, 0.75), (x.flatten(1), 0.5), (x, 0.0)]  # "any shape": flat images too
 
 
 def _is_masking(got, expected, case):
@@ -67,8 +67,9 @@ def _fresh_per_call(call, case, got):
 
 check_masking_noise = Exercise(
     "masking_noise", masking_noise, _masking_cases, compare=_is_masking, properties=(_fresh_per_call,),
-    passed="kept entries unchanged, a fresh mask per image and per call, the fraction zeroed within six standard "
-           "deviations of q for q = 0.3 and 0.75, and q = 0 leaves x unchanged")
+    passed="kept entries unchanged, a fresh mask per image and per call, the fraction zeroed within six "
+           "standard deviations of q for q = 0.3, 0.5 and 0.75 (images and flat vectors), and q = 0 leaves x "
+           "unchanged")
 
 
 def _psnr_cases():
