@@ -115,3 +115,10 @@ def test_a_check_leaves_global_random_state_untouched():
     double(lambda x: (torch.manual_seed(1), np.random.seed(1), random.seed(1), x * 2)[-1])
     got = draw_all()
     assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]
+
+
+def test_an_exercise_asking_for_a_number_is_a_function_of_no_arguments(capsys):
+    predicted = Exercise("predicted ratio", lambda: 0.5, lambda: [()], atol=0.01)
+    assert predicted(lambda: 0.499).passed
+    assert "expected 0.5, got 2" in _wrong(lambda: 2, capsys, predicted)
+    assert "returned None" in _wrong(lambda: None, capsys, predicted)

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 import aelab
 from aelab import course
 from aelab.activations import top_k
-from aelab.checks import EXERCISES, contractive, denoising, ksparse, latent, linear_ae, maximize, pca, sparse  # noqa: F401
+from aelab.checks import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -270,7 +270,7 @@ class Exercise:
                              "it was: compute a new tensor (x * mask, torch.where, .clone() first) instead of "
                              "assigning into the input or using an in-place method such as .mul_() or .zero_().")
         expected = self.reference(*copy.deepcopy(tuple(case)))
-        where = f" on {self._inputs(student, case)}"
+        where = f" on {self._inputs(student, case)}" if case else ""
         pairs = self._parts(got, expected, where)
         problem = next((f"{label}{p}" for label, g, e in pairs if (p := _differs(g, e, self.atol, self.rtol,
                                                                                   shape_only=bool(self.compare)))),
