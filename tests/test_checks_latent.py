@@ -25,18 +25,6 @@ def test_knn_stub_not_attempted():
         latent.check_knn_accuracy(stub)
 
 
-@pytest.mark.parametrize("wrong, name", [
-    (latent._knn_self_included, "point counted as its own neighbour"),
-    (latent._knn_own_label_votes, "query's own label in the vote"),
-    (latent._knn_first_only, "first neighbour only"),
-    (latent._knn_mean_label, "mean of the neighbour labels"),
-    (latent._knn_purity, "neighbour purity instead of accuracy"),
-])
-def test_knn_mistakes_recognized(wrong, name):
-    with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
-        latent.check_knn_accuracy(wrong)
-
-
 def test_knn_self_included_written_as_a_student_would():
     def student(z, labels, k):
         d = torch.cdist(z, z)
@@ -60,23 +48,12 @@ def test_knn_other_correct_implementation_passes():
 # --- anomaly_auc --------------------------------------------------------------------------------
 
 def test_auc_reference_passes():
-    assert latent.check_anomaly_auc(latent._auc_reference).passed
+    assert latent.check_anomaly_auc(latent.check_anomaly_auc.reference).passed
 
 
 def test_auc_stub_not_attempted():
     with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
         latent.check_anomaly_auc(stub)
-
-
-@pytest.mark.parametrize("wrong, name", [
-    (latent._auc_wrong_sign, "scores of the wrong sign"),
-    (latent._auc_ties_ignored, "ties ignored"),
-    (latent._auc_ties_won, "ties counted as won"),
-    (latent._auc_signed_error, "signed error"),
-])
-def test_auc_mistakes_recognized(wrong, name):
-    with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
-        latent.check_anomaly_auc(wrong)
 
 
 def test_auc_pairwise_student_passes():

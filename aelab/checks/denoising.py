@@ -20,6 +20,38 @@ def _masking_cases():
     return [(x, 0.3), (x, 0.75), (x.flatten(1), 0.5), (x, 0.0)]  # "any shape": flat images too
 
 
+_MASKING_MISTAKES = {
+    "scales instead of zeroing": (
+        lambda x, q: x * (1 - q),
+        "every entry was multiplied by (1 - q). That is the *expected value* of the corrupted input, not a "
+        "corruption: masking noise sets each entry either to 0 (with probability q) or leaves it exactly as it was. "
+        "Draw a random mask, e.g. keep = torch.rand_like(x) >= q."),
+    "dropout-style rescaling by 1/(1-q)": (
+        lambda x, q: x * (torch.rand_like(x) >= q) / (1 - q),
+        "the kept entries were divided by (1 - q). That is dropout's rescaling, which keeps the mean activation of "
+        "a layer inside a network unchanged. A denoising autoencoder's corruption leaves the surviving pixels "
+        "exactly as they were, and the network must learn that missing pixels read 0."),
+    "same mask for every image in the batch": (
+        lambda x, q: x * (torch.rand_like(x[:1]) >= q),
+        "every image of the batch got the same mask (the same pixels were zeroed in all images). Draw the mask "
+        "with the shape of the whole batch, torch.rand_like(x), not of one image: with one shared mask the network "
+        "sees only one corruption pattern per batch."),
+    "keeps a fraction q instead of dropping it": (
+        lambda x, q: x * (torch.rand_like(x) < q),
+        "you *kept* a fraction q of the entries and dropped 1 - q. q is the fraction destroyed: an entry survives "
+        "when rand >= q (or, equivalently, is zeroed when rand < q)."),
+    "the same mask at every call": (
+        lambda x, q: x * (torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) >= q),
+        "two calls zeroed exactly the same entries. The mask must be drawn afresh at every call (do not seed a "
+        "generator or call torch.manual_seed inside the function): the autoencoder should see a new corruption "
+        "of each image at every epoch."),
+}
+
+
+def _named(label):
+    return f"{_MASKING_MISTAKES[label][1]}\n  [recognized mistake: {label}]"
+
+
 def _is_masking(got, expected, case):
     x, q = case
     out, xd = got.detach().double(), x.double()
@@ -27,30 +59,19 @@ def _is_masking(got, expected, case):
     if q == 0:
         return None if torch.equal(out, xd) else "with q = 0 nothing is masked: the output must equal the input"
     if torch.allclose(out, xd * (1 - q), atol=1e-6):
-        return (f"with q={q} every entry was multiplied by (1 - q). That is the *expected value* of the corrupted "
-                "input, not a corruption: masking noise sets each entry either to 0 (with probability q) or leaves "
-                "it exactly as it was. Draw a random mask, e.g. keep = torch.rand_like(x) >= q.\n"
-                "  [recognized mistake: scales instead of zeroing]")
+        return _named("scales instead of zeroing")
     if kept.any() and torch.allclose(out[kept], xd[kept] / (1 - q), rtol=1e-5, atol=1e-6):
-        return (f"the kept entries were divided by (1 - q) = {1 - q:g}. That is dropout's rescaling, which keeps the "
-                "mean activation of a layer inside a network unchanged. A denoising autoencoder's corruption leaves "
-                "the surviving pixels exactly as they were, and the network must learn that missing pixels read 0."
-                "\n  [recognized mistake: dropout-style rescaling by 1/(1-q)]")
+        return _named("dropout-style rescaling by 1/(1-q)")
     if kept.any() and not torch.equal(out[kept], xd[kept]):
         return ("entries that are not set to 0 must keep their value exactly (multiply x by a 0/1 mask; do not add "
                 "or rescale anything)")
     masks = (~kept).flatten(1)
     if bool((masks == masks[:1]).all()):
-        return (f"every image of the batch got the same mask (the same pixels were zeroed in all {len(x)} images). "
-                "Draw the mask with the shape of the whole batch, torch.rand_like(x), not of one image: with one "
-                "shared mask the network sees only one corruption pattern per batch.\n"
-                "  [recognized mistake: same mask for every image in the batch]")
+        return _named("same mask for every image in the batch")
     fraction, n = float((~kept).double().mean()), x.numel()
     tolerance = 6 * math.sqrt(q * (1 - q) / n) + 2 / n  # six binomial standard deviations
     if abs(fraction - (1 - q)) <= tolerance < abs(fraction - q):
-        return (f"with q={q} you set {fraction:.1%} of the entries to 0, i.e. you *kept* a fraction q and dropped "
-                "1 - q. q is the fraction destroyed: an entry survives when rand >= q (or, equivalently, is zeroed "
-                "when rand < q).\n  [recognized mistake: keeps a fraction q instead of dropping it]")
+        return f"with q={q} you zeroed {fraction:.1%}: " + _named("keeps a fraction q instead of dropping it")
     if abs(fraction - q) > tolerance:
         return f"with q={q} you set {fraction:.1%} of the entries to 0; expected about {q:.0%} (within {tolerance:.1%})"
     return None
@@ -59,14 +80,13 @@ def _is_masking(got, expected, case):
 def _fresh_per_call(call, case, got):
     x, q = case
     if q > 0 and bool(((call(x, q) == 0) == (got == 0)).all()):
-        return ("two calls zeroed exactly the same entries. The mask must be drawn afresh at every call (do not call "
-                "torch.manual_seed inside the function): the autoencoder should see a new corruption of each image "
-                "at every epoch.\n  [recognized mistake: the same mask at every call]")
+        return _named("the same mask at every call")
     return None
 
 
 check_masking_noise = Exercise(
     "masking_noise", masking_noise, _masking_cases, compare=_is_masking, properties=(_fresh_per_call,),
+    mistakes=_MASKING_MISTAKES,  # named by _is_masking: a random answer is recognized by its properties
     passed="kept entries unchanged, a fresh mask per image and per call, the fraction zeroed within six "
            "standard deviations of q for q = 0.3, 0.5 and 0.75 (images and flat vectors), and q = 0 leaves x "
            "unchanged")
