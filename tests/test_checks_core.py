@@ -58,7 +58,7 @@ def test_generic_failures_get_a_message_in_the_students_terms(capsys, monkeypatc
     assert "returned a tuple of 2" in _wrong(lambda x: (x * 2, x), capsys)
     assert "numpy array" in _wrong(lambda x: x.numpy() * 2, capsys)
     assert "returned a float" in _wrong(lambda x: float(x.sum()), capsys)
-    assert "shape (2,)" in _wrong(lambda x: x[:2] * 2, capsys)
+    assert "shape 2; expected 3" in _wrong(lambda x: x[:2] * 2, capsys)
     assert "dtype torch.float32" in _wrong(lambda x: (x * 2).float(), capsys)
     assert "NaN" in _wrong(lambda x: x * float("nan"), capsys)
     assert "largest difference" in _wrong(lambda x: x * 3, capsys)

@@ -87,16 +87,21 @@ class _TimeLimit(BaseException):  # not an Exception, so that a student's `excep
     pass
 
 
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(map(str, t.shape)) if t.ndim else "() (a scalar)"  # 40x5: a wrapped line never splits it
+
+
 def _describe(value) -> str:
     if value is None:
         return "None"
-    if isinstance(value, torch.Tensor):  # shapes as 40x5: a wrapped line never splits one
+    if isinstance(value, torch.Tensor):
         dtype = str(value.dtype).replace("torch.", "")
-        return f"a {'x'.join(map(str, value.shape))} {dtype} tensor" if value.ndim else f"a scalar {dtype} tensor"
+        return f"a {_shape(value)} {dtype} tensor" if value.ndim else f"a scalar {dtype} tensor"
     if isinstance(value, np.ndarray):
         return f"a {'x'.join(map(str, value.shape))} numpy array"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} ({', '.join(_describe(v) for v in value[:3])})"
+    if isinstance(value, (tuple, list)):  # torch.topk's result is a tuple too, whatever its class is called
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return f"a {kind} of {len(value)} ({', '.join(_describe(v) for v in value[:3])})"
     if isinstance(value, torch.nn.Module):
         return f"a {type(value).__name__} model"
     if callable(value):
@@ -361,7 +366,7 @@ def register(namespace: dict) -> None:
 def _differs(got, expected, atol: float, rtol: float, shape_only: bool = False) -> str | None:
     """Where ``got`` and ``expected`` (of the same kind) differ, for the student; None if they agree."""
     if isinstance(expected, torch.Tensor) and got.shape != expected.shape:
-        return f"your result has shape {tuple(got.shape)}; expected {tuple(expected.shape)}"
+        return f"your result has shape {_shape(got)}; expected {_shape(expected)}"
     if shape_only or _close(got, expected, atol, rtol):
         return None
     if isinstance(expected, torch.Tensor):
