@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 TIME_LIMIT_S = 10.0  # per call of the student's function: long enough under load, short enough to wait for
-EXERCISES: dict[str, Exercise] = {}  # every declared exercise, by the name of its check function
+EXERCISES: dict[str, Exercise] = {}  # every exercise of the course, as "module.check_name"
 _MARKS = {"passed": "PASSED", "not attempted": "NOT ATTEMPTED", "wrong": "WRONG"}
 
 
@@ -199,6 +199,7 @@ class Exercise:
         return f"<exercise check {self.name!r}: call it with your function>"
 
     def __call__(self, student: Callable) -> CheckResult:
+        __tracebackhide__ = True  # pytest shows the failing check cell, not this frame
         # A check runs the student's code, which may draw random numbers (or not, when it is a stub):
         # restoring the global random state keeps the teacher and student versions on the same models.
         python_state, numpy_state = random.getstate(), np.random.get_state()
@@ -295,21 +296,24 @@ class Exercise:
             if _close(got, alternative(*copy.deepcopy(tuple(case))), self.atol, self.rtol):
                 return note
         for label, (wrong, explanation) in self.mistakes.items():
-            if self._matches(got, wrong(*copy.deepcopy(tuple(case))), expected):
-                raise _Wrong(f"{explanation}\n  [recognized mistake: {label}]")
+            if matched := self._matches(got, wrong(*copy.deepcopy(tuple(case))), expected):
+                which = "" if matched is True else f" (in result {' and '.join(map(str, matched))})"
+                raise _Wrong(f"{explanation}{which}\n  [recognized mistake: {label}]")
         for _, g, e in pairs:
             _check_dtype(g, e, where)
             _check_finite(g, e, where)
         hint = f" Hint: {self.hint}" if self.hint else ""
         raise _Wrong(f"wrong value{where}: {problem}." + self._note(case) + hint)
 
-    def _matches(self, got, wrong, expected) -> bool:
-        """A result matches a mistake when it equals it, or, for a tuple, when each part is right or that mistake."""
+    def _matches(self, got, wrong, expected):
+        """A result matches a mistake when it equals it, or, for a tuple, when each part is right or that
+        mistake: then the numbers of the mistaken parts (none: no match)."""
         if not isinstance(expected, (tuple, list)):
             return _close(got, wrong, self.atol, self.rtol)
         parts = [(_close(g, w, self.atol, self.rtol), _close(g, e, self.atol, self.rtol))
                  for g, w, e in zip(got, wrong, expected)]
-        return any(m for m, _ in parts) and all(m or r for m, r in parts)
+        mistaken = [i + 1 for i, (m, r) in enumerate(parts) if m and not r]
+        return mistaken if mistaken and all(m or r for m, r in parts) else []
 
     @staticmethod
     def _parts(got, expected, where: str) -> list[tuple[str, object, object]]:

@@ -33,6 +33,9 @@ check_linear_ae_gradients = Exercise(
     "linear_ae_gradients", autograd_gradients, _grad_cases,
     passed="both gradients match autograd (float64, CPU) on 2 test inputs",
     mistakes={
+        "results in the wrong order": (
+            lambda x, w, wd: autograd_gradients(x, w, wd)[::-1],
+            "you return (dL/dW_dec, dL/dW): return them in the order asked, (dL/dW, dL/dW_dec)."),
         "transposed gradient": (
             lambda x, w, wd: tuple(g.T for g in autograd_gradients(x, w, wd)),
             "a gradient has the shape of the transposed matrix: the gradient with respect to a matrix has that "
