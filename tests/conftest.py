@@ -31,7 +31,8 @@ def make_idx_folder(folder, n_train=60, n_test=20, size=28, compress=False, seed
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     """Every test gets its own cache and data folders, no network, no inherited AELAB_* settings."""
-    for var in ("AELAB_DEVICE", "AELAB_DATASET", "AELAB_FAST", "AELAB_RESULTS_DIR", "CI"):
+    for var in ("AELAB_DEVICE", "AELAB_DATASET", "AELAB_FAST", "AELAB_RESULTS_DIR", "CI", "AELAB_CHECKS_STRICT",
+                "NBGRADER_EXECUTION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AELAB_DATA_DIR", str(tmp_path / "data"))
@@ -45,3 +46,9 @@ def tiny_images():
     g = torch.Generator().manual_seed(0)
     base = torch.rand(200, 1, 4, 4, generator=g)
     return torch.nn.functional.interpolate(base, size=(8, 8), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+@pytest.fixture
+def strict_checks(monkeypatch):
+    """Exercise checks raise ExerciseFailed on anything but a pass, as they do under nbgrader."""
+    monkeypatch.setenv("AELAB_CHECKS_STRICT", "1")

@@ -4,6 +4,8 @@ import torch
 from aelab.checks import contractive
 from aelab.checks._core import ExerciseFailed
 
+pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
+
 
 def correct_penalty(code, weight):
     return ((code * (1 - code)) ** 2 @ weight.pow(2).sum(dim=1)).mean()
@@ -23,8 +25,8 @@ def test_penalty_correct_passes():
 
 
 def test_penalty_stub_not_attempted(capsys):
-    assert contractive.check_contractive_penalty(stub).status == "not attempted"
-    assert "not attempted" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        contractive.check_contractive_penalty(stub)
 
 
 @pytest.mark.parametrize("wrong, mistake", [
@@ -50,8 +52,8 @@ def test_mc_correct_passes():
 
 
 def test_mc_stub_not_attempted(capsys):
-    assert contractive.check_stochastic_contraction(stub).status == "not attempted"
-    assert "not attempted" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        contractive.check_stochastic_contraction(stub)
 
 
 @pytest.mark.parametrize("wrong, mistake", [

@@ -10,6 +10,8 @@ from torch.nn import functional as F
 from aelab.checks import ExerciseFailed
 from aelab.checks.denoising import check_denoising_loss, check_masking_noise, check_psnr
 
+pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
+
 # ---- masking noise ---------------------------------------------------------------------------
 
 def masking_right(x, q):
@@ -35,8 +37,8 @@ def test_masking_right_answers_pass(fn):
 
 
 def test_masking_stub_is_not_attempted(capsys):
-    assert check_masking_noise(stub).status == "not attempted"
-    assert "not attempted" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_masking_noise(stub)
 
 
 @pytest.mark.parametrize("wrong, mistake", [
@@ -80,7 +82,8 @@ def test_psnr_right_answer_passes():
 
 
 def test_psnr_stub_is_not_attempted():
-    assert check_psnr(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_psnr(stub)
 
 
 def _mse(x, r):
@@ -119,7 +122,8 @@ def test_loss_right_answers_pass():
 
 
 def test_loss_stub_is_not_attempted():
-    assert check_denoising_loss(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_denoising_loss(stub)
 
 
 def _bce(logits, target):

@@ -6,6 +6,8 @@ import torch
 from aelab.activations import top_k
 from aelab.checks import ExerciseFailed, ksparse
 
+pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
+
 
 def _largest_abs(z, k):
     index = z.abs().topk(k, dim=1).indices
@@ -30,11 +32,16 @@ def _stub(*args):
 def test_top_k_correct_answers_pass():
     assert ksparse.check_top_k(top_k).passed
 
-    def with_mask(z, k):
-        cut = z.topk(k, dim=1).values[:, -1:]
-        return z * (z >= cut)
+    def with_mask(z, k):  # exactly the k positions topk returns, even when values tie
+        mask = torch.zeros_like(z, dtype=torch.bool).scatter(1, z.topk(k, dim=1).indices, True)
+        return z * mask
 
     assert ksparse.check_top_k(with_mask).passed
+
+
+def test_top_k_mask_from_the_kth_value_keeps_ties_and_is_rejected():
+    with pytest.raises(ExerciseFailed, match="recognized mistake: mask from the k-th value keeps ties"):
+        ksparse.check_top_k(lambda z, k: z * (z >= z.topk(k, dim=1).values[:, -1:]))
 
 
 @pytest.mark.parametrize("wrong, mistake", [
@@ -61,8 +68,8 @@ def test_top_k_error_is_reported():
 
 
 def test_top_k_stub_is_not_attempted(capsys):
-    assert ksparse.check_top_k(_stub).status == "not attempted"
-    assert "not attempted" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        ksparse.check_top_k(_stub)
 
 
 # ---- exercise 2: the annealing schedule
@@ -88,7 +95,8 @@ def test_schedule_non_integer_k_fails():
 
 
 def test_schedule_stub_is_not_attempted():
-    assert ksparse.check_k_schedule(_stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        ksparse.check_k_schedule(_stub)
 
 
 # ---- exercise 3: alpha * k encoding
@@ -112,4 +120,5 @@ def test_features_without_cap_fails_with_the_cap_explained():
 
 
 def test_features_stub_is_not_attempted():
-    assert ksparse.check_sparse_features(_stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        ksparse.check_sparse_features(_stub)

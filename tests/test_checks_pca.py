@@ -4,6 +4,8 @@ import torch
 from aelab.checks import ExerciseFailed
 from aelab.checks.pca import check_covariance, check_pca_reconstruct
 
+pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
+
 
 def cov(x):
     xc = x - x.mean(dim=0)
@@ -32,7 +34,8 @@ def test_covariance_mistakes(wrong, label):
 def test_covariance_not_attempted():
     def stub(x):
         raise NotImplementedError()
-    assert check_covariance(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_covariance(stub)
 
 
 def recon(x, k, centre=True, sort=True, rows=False, add_mean=True):
@@ -62,4 +65,5 @@ def test_reconstruct_mistakes(kwargs, label):
 def test_reconstruct_not_attempted():
     def stub(x, k):
         raise NotImplementedError()
-    assert check_pca_reconstruct(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_pca_reconstruct(stub)

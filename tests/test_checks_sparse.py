@@ -7,6 +7,8 @@ import torch
 from aelab.checks import ExerciseFailed
 from aelab.checks.sparse import check_kl_gradient, check_kl_penalty, check_rho_hat
 
+pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
+
 
 def _kl(p, q):
     return p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))
@@ -22,7 +24,8 @@ def test_rho_hat_correct_passes():
 
 
 def test_rho_hat_not_attempted():
-    assert check_rho_hat(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_rho_hat(stub)
 
 
 @pytest.mark.parametrize("wrong, name", [
@@ -57,7 +60,8 @@ def test_kl_penalty_correct_with_aelab_passes():
 
 
 def test_kl_penalty_not_attempted():
-    assert check_kl_penalty(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_kl_penalty(stub)
 
 
 @pytest.mark.parametrize("wrong, name", [
@@ -95,7 +99,8 @@ def test_kl_gradient_autograd_answer_passes():
 
 
 def test_kl_gradient_not_attempted():
-    assert check_kl_gradient(stub).status == "not attempted"
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_kl_gradient(stub)
 
 
 @pytest.mark.parametrize("wrong, name", [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from .. import embed
-from ._core import CheckResult, check_function
+from ._core import Exercise, register
 
 # --- exercise 2: leave-one-out kNN accuracy -----------------------------------------------------
 
@@ -33,17 +33,9 @@ def _knn_own_label_votes(z, labels, k):
     return float((_vote(votes, int(labels.max()) + 1) == labels).double().mean())
 
 
-def _knn_first_only(z, labels, k):
-    return float((labels[embed.neighbours(z, 1)[:, 0]] == labels).double().mean())
-
-
 def _knn_mean_label(z, labels, k):
     pred = labels[embed.neighbours(z, k)].double().mean(dim=1).round().long()
     return float((pred == labels).double().mean())
-
-
-def _knn_purity(z, labels, k):
-    return float((labels[embed.neighbours(z, k)] == labels.view(-1, 1)).double().mean())
 
 
 def _knn_cases():
@@ -65,34 +57,33 @@ def _knn_cases():
     return cases
 
 
-def check_knn_accuracy(student) -> CheckResult:
-    """``student(z, labels, k)``: leave-one-out kNN accuracy (a float in [0, 1])."""
-    mistakes = {
-        "point counted as its own neighbour": (
-            _knn_self_included,
-            "each point was found among its own k nearest neighbours (its distance to itself is 0), so it "
-            "votes for its own, correct label. Exclude the point itself, e.g. set the diagonal of the distance "
-            "matrix to infinity before taking the k smallest."),
-        "query's own label in the vote": (
-            _knn_own_label_votes,
-            "the vote includes the query's own label besides its k neighbours. The label of the point being "
-            "classified is what we try to predict: it may only be used to score the prediction."),
-        "first neighbour only": (
-            _knn_first_only,
-            "the prediction is the label of the single nearest neighbour, whatever k is. Take the majority "
-            "label of all k neighbours (count the labels, e.g. with torch.bincount or scatter_add, then argmax)."),
-        "mean of the neighbour labels": (
-            _knn_mean_label,
-            "the class was predicted by averaging the neighbours' label numbers. Class indices are names, not "
-            "quantities: the mean of a 0 and a 2 is not a 1. Count the votes per class and take the most frequent."),
-        "neighbour purity instead of accuracy": (
-            _knn_purity,
-            "this is the fraction of neighbours that share the query's label (neighbourhood purity), not the "
-            "accuracy of the majority vote. Predict one class per point by majority vote, then compare."),
-    }
-    return check_function("knn_accuracy", student, embed.knn_accuracy, _knn_cases(), mistakes=mistakes,
-                          atol=1e-6, rtol=0,
-                          hint="exclude the point itself, vote among its k nearest others, compare with its label.")
+_KNN_ACCURACY_MISTAKES = {
+    "point counted as its own neighbour": (
+        _knn_self_included,
+        "each point was found among its own k nearest neighbours (its distance to itself is 0), so it "
+        "votes for its own, correct label. Exclude the point itself, e.g. set the diagonal of the distance "
+        "matrix to infinity before taking the k smallest."),
+    "query's own label in the vote": (
+        _knn_own_label_votes,
+        "the vote includes the query's own label besides its k neighbours. The label of the point being "
+        "classified is what we try to predict: it may only be used to score the prediction."),
+    "first neighbour only": (
+        lambda z, labels, k: float((labels[embed.neighbours(z, 1)[:, 0]] == labels).double().mean()),
+        "the prediction is the label of the single nearest neighbour, whatever k is. Take the majority "
+        "label of all k neighbours (count the labels, e.g. with torch.bincount or scatter_add, then argmax)."),
+    "mean of the neighbour labels": (
+        _knn_mean_label,
+        "the class was predicted by averaging the neighbours' label numbers. Class indices are names, not "
+        "quantities: the mean of a 0 and a 2 is not a 1. Count the votes per class and take the most frequent."),
+    "neighbour purity instead of accuracy": (
+        lambda z, labels, k: float((labels[embed.neighbours(z, k)] == labels.view(-1, 1)).double().mean()),
+        "this is the fraction of neighbours that share the query's label (neighbourhood purity), not the "
+        "accuracy of the majority vote. Predict one class per point by majority vote, then compare."),
+}
+# ``student(z, labels, k)``: leave-one-out kNN accuracy (a float in [0, 1]).
+check_knn_accuracy = Exercise(
+    "knn_accuracy", embed.knn_accuracy, _knn_cases, mistakes=_KNN_ACCURACY_MISTAKES, atol=1e-6, rtol=0,
+    hint="exclude the point itself, vote among its k nearest others, compare with its label.")
 
 
 # --- exercise 3: reconstruction-error anomaly AUC ------------------------------------------------
@@ -102,30 +93,10 @@ def _errors(x, x_hat):
     return (x.double() - x_hat.double()).pow(2).flatten(1).mean(dim=1)
 
 
-def _auc_reference(x, x_hat, is_anomaly):
-    return embed.roc_auc(_errors(x, x_hat), is_anomaly)
-
-
-def _auc_wrong_sign(x, x_hat, is_anomaly):
-    return embed.roc_auc(-_errors(x, x_hat), is_anomaly)
-
-
 def _pairwise(scores, is_anomaly, tie_weight):
     a, n = scores[is_anomaly], scores[~is_anomaly]
     diff = a.view(-1, 1) - n.view(1, -1)
     return float(((diff > 0).double() + tie_weight * (diff == 0).double()).mean())
-
-
-def _auc_ties_ignored(x, x_hat, is_anomaly):
-    return _pairwise(_errors(x, x_hat), is_anomaly, 0.0)
-
-
-def _auc_ties_won(x, x_hat, is_anomaly):
-    return _pairwise(_errors(x, x_hat), is_anomaly, 1.0)
-
-
-def _auc_signed_error(x, x_hat, is_anomaly):
-    return embed.roc_auc((x.double() - x_hat.double()).flatten(1).mean(dim=1), is_anomaly)
 
 
 def _auc_cases():
@@ -145,29 +116,30 @@ def _auc_cases():
     return cases
 
 
-def check_anomaly_auc(student) -> CheckResult:
-    """``student(x, x_hat, is_anomaly)``: ROC AUC of the per-sample mean squared error as anomaly score."""
-    mistakes = {
-        "scores of the wrong sign": (
-            _auc_wrong_sign,
-            "your AUC is 1 minus the right one: the scores have the wrong sign (or the classes are swapped). "
-            "An anomaly detector flags LARGE reconstruction errors, so the AUC is the probability that an "
-            "anomaly's error is larger than a normal sample's."),
-        "ties ignored": (
-            _auc_ties_ignored,
-            "pairs with equal scores were counted as lost. A tie is a coin flip for the ranking: it counts 1/2 "
-            "(that is what makes a constant score give exactly 0.5)."),
-        "ties counted as won": (
-            _auc_ties_won,
-            "pairs with equal scores were counted as won (>= instead of >). A tie counts 1/2."),
-        "signed error": (
-            _auc_signed_error,
-            "the score is the mean of the signed difference x - x_hat, where positive and negative errors "
-            "cancel. Use the squared error per sample, ((x - x_hat)**2) averaged over the pixels."),
-    }
-    return check_function("anomaly_auc", student, _auc_reference, _auc_cases(), mistakes=mistakes, atol=1e-6, rtol=0,
-                          hint="score = per-sample mean squared error; AUC = P(anomaly score > normal score) "
-                               "+ 1/2 P(tie), over all (anomaly, normal) pairs.")
+_ANOMALY_AUC_MISTAKES = {
+    "scores of the wrong sign": (
+        lambda x, x_hat, is_anomaly: embed.roc_auc(-_errors(x, x_hat), is_anomaly),
+        "your AUC is 1 minus the right one: the scores have the wrong sign (or the classes are swapped). "
+        "An anomaly detector flags LARGE reconstruction errors, so the AUC is the probability that an "
+        "anomaly's error is larger than a normal sample's."),
+    "ties ignored": (
+        lambda x, x_hat, is_anomaly: _pairwise(_errors(x, x_hat), is_anomaly, 0.0),
+        "pairs with equal scores were counted as lost. A tie is a coin flip for the ranking: it counts 1/2 "
+        "(that is what makes a constant score give exactly 0.5)."),
+    "ties counted as won": (
+        lambda x, x_hat, is_anomaly: _pairwise(_errors(x, x_hat), is_anomaly, 1.0),
+        "pairs with equal scores were counted as won (>= instead of >). A tie counts 1/2."),
+    "signed error": (
+        lambda x, x_hat, a: embed.roc_auc((x.double() - x_hat.double()).flatten(1).mean(dim=1), a),
+        "the score is the mean of the signed difference x - x_hat, where positive and negative errors "
+        "cancel. Use the squared error per sample, ((x - x_hat)**2) averaged over the pixels."),
+}
+# ``student(x, x_hat, is_anomaly)``: ROC AUC of the per-sample mean squared error as anomaly score.
+check_anomaly_auc = Exercise(
+    "anomaly_auc", lambda x, x_hat, is_anomaly: embed.roc_auc(_errors(x, x_hat), is_anomaly), _auc_cases,
+    mistakes=_ANOMALY_AUC_MISTAKES, atol=1e-6, rtol=0,
+    hint="score = per-sample mean squared error; AUC = P(anomaly score > normal score) + 1/2 P(tie), over all "
+         "(anomaly, normal) pairs.")
 
 
 # --- exercise 1: the latent grid -----------------------------------------------------------------
@@ -189,31 +161,31 @@ def _grid_no_endpoint(low, high, n):
     return embed.latent_grid(low, high - step, n)
 
 
-def check_latent_grid(student) -> CheckResult:
-    """``student(low, high, n)``: the (n*n, 2) grid in reading order (top row = largest z2)."""
-    cases = [(torch.tensor([-2.0, -1.0]), torch.tensor([3.0, 4.0]), 5),
-             (torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0]), 4),
-             (torch.tensor([-1.0, 5.0]), torch.tensor([1.0, 6.0]), 7)]
-    mistakes = {
-        "upside down": (
-            _grid_upside_down,
-            "the first row of your grid has the SMALLEST z2. An image is drawn from the top down, while a plot's "
-            "z2 axis grows upwards: the top row of the mosaic must be the largest z2, or the mosaic is the "
-            "scatter plot flipped upside down."),
-        "rows and columns swapped": (
-            _grid_transposed,
-            "consecutive points step along z2 instead of z1: rows and columns are swapped (check the "
-            "indexing of meshgrid, and that column 0 of the result is z1)."),
-        "end point missing": (
-            _grid_no_endpoint,
-            "the grid stops one step short of high (arange-style). Use torch.linspace(low, high, n), which "
-            "includes both ends."),
-    }
-    return check_function("latent_grid", student, embed.latent_grid, cases, mistakes=mistakes, atol=1e-5, rtol=1e-5,
-                          hint="z1 = linspace(low[0], high[0], n) left to right; z2 = linspace(high[1], low[1], n) "
-                               "top to bottom; row by row.")
+def _grid_cases():
+    return [(torch.tensor([-2.0, -1.0]), torch.tensor([3.0, 4.0]), 5),
+            (torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0]), 4),
+            (torch.tensor([-1.0, 5.0]), torch.tensor([1.0, 6.0]), 7)]
 
 
-from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
+_LATENT_GRID_MISTAKES = {
+    "upside down": (
+        _grid_upside_down,
+        "the first row of your grid has the SMALLEST z2. An image is drawn from the top down, while a plot's "
+        "z2 axis grows upwards: the top row of the mosaic must be the largest z2, or the mosaic is the "
+        "scatter plot flipped upside down."),
+    "rows and columns swapped": (
+        _grid_transposed,
+        "consecutive points step along z2 instead of z1: rows and columns are swapped (check the "
+        "indexing of meshgrid, and that column 0 of the result is z1)."),
+    "end point missing": (
+        _grid_no_endpoint,
+        "the grid stops one step short of high (arange-style). Use torch.linspace(low, high, n), which "
+        "includes both ends."),
+}
+# ``student(low, high, n)``: the (n*n, 2) grid in reading order (top row = largest z2).
+check_latent_grid = Exercise(
+    "latent_grid", embed.latent_grid, _grid_cases, mistakes=_LATENT_GRID_MISTAKES, atol=1e-5, rtol=1e-5,
+    hint="z1 = linspace(low[0], high[0], n) left to right; z2 = linspace(high[1], low[1], n) "
+         "top to bottom; row by row.")
 
-isolate_rng(globals())
+register(globals())

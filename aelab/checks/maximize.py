@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from ._core import check_function
+from ..maximize import first_layer_optimum, mean_pairwise_cosine, project_to_sphere
+from ._core import Exercise, register
 
 
 def _rows(v: torch.Tensor) -> torch.Tensor:
@@ -13,46 +14,9 @@ def _rows(v: torch.Tensor) -> torch.Tensor:
     return v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
 
 
-def _step(x, grad, lr, rho):
-    v = x + lr * grad
-    return rho * v / _rows(v)
-
-
-def _step_no_projection(x, grad, lr, rho):
-    return x + lr * grad
-
-
-def _step_descent(x, grad, lr, rho):
-    v = x - lr * grad
-    return rho * v / _rows(v)
-
-
-def _step_ball(x, grad, lr, rho):
-    v = x + lr * grad
-    return v * torch.clamp(rho / _rows(v), max=1.0)
-
-
-def _step_unit_radius(x, grad, lr, rho):
-    v = x + lr * grad
-    return v / _rows(v)
-
-
-def _step_old_radius(x, grad, lr, rho):
-    v = x + lr * grad
-    return _rows(x) * v / _rows(v)
-
-
-def _step_grad_normalized(x, grad, lr, rho):
-    return x + lr * grad / _rows(grad)
-
-
-def _step_grad_normalized_rho(x, grad, lr, rho):
-    return x + lr * rho * grad / _rows(grad)
-
-
-def _step_whole_batch(x, grad, lr, rho):
-    v = x + lr * grad
-    return rho * v / v.norm()
+def _from_v(wrong):
+    """A wrong step written in terms of v = x + lr * grad."""
+    return lambda x, grad, lr, rho: wrong(x + lr * grad, x, rho)
 
 
 def _step_cases():
@@ -70,80 +34,42 @@ def _step_cases():
     return [(x1, grad1, 0.5, 3.0), (x2, grad2, 1.0, 2.0), (x3, grad3, 0.7, 1.5)]
 
 
-def check_projected_step(student):
-    """``student(x, grad, lr, rho)`` -> rho * (x + lr grad) / ||x + lr grad||, row by row."""
-    mistakes = {
-        "no re-projection": (_step_no_projection,
-                             "you return x + lr * grad without projecting it back onto the sphere: the "
-                             "constraint ||x|| = rho is lost and, for a unit that grows along a direction, "
-                             "the norm of x grows without bound. Divide x + lr * grad by its norm and "
-                             "multiply by rho."),
-        "descent instead of ascent": (_step_descent,
-                                      "you step along -grad: that is gradient DESCENT, which finds the input "
-                                      "that the unit likes least. Activation maximization steps uphill: "
-                                      "x + lr * grad."),
-        "projection onto the ball": (_step_ball,
-                                     "you only shrink points that lie outside ||x|| <= rho; points inside the "
-                                     "ball stay where they are. The constraint is the sphere ||x|| = rho: "
-                                     "every point must be rescaled to norm rho, inside or outside."),
-        "unit radius": (_step_unit_radius,
-                        "you normalize to norm 1 instead of rho: multiply the unit vector by rho."),
-        "keeps the old norm": (_step_old_radius,
-                               "you rescale to the norm of the old x, not to rho: when x is not yet on the "
-                               "sphere it never gets there. Rescale to rho."),
-        "normalized gradient, x not projected": (
-            _step_grad_normalized,
-            "you normalize the gradient (a fine way to choose the step length) but never normalize x: the "
-            "iterate leaves the sphere. Project x + lr * grad (whatever grad you use) back to norm rho."),
-        "normalized gradient times rho, x not projected": (
-            _step_grad_normalized_rho,
-            "you take a step of length lr * rho along the normalized gradient but never normalize x: the "
-            "iterate leaves the sphere. Project x + lr * grad back to norm rho."),
-        "norm of the whole batch": (_step_whole_batch,
-                                    "you divide by the norm of the whole batch: each row (each start) has "
-                                    "its own constraint ||x_n|| = rho. Take the norm over all dimensions "
-                                    "but the first, e.g. v.flatten(1).norm(dim=1), reshaped to broadcast."),
-    }
-    return check_function("projected gradient-ascent step", student, _step, _step_cases(), mistakes=mistakes,
-                          atol=1e-8, rtol=1e-6,
-                          hint="x_new = rho * v / ||v|| with v = x + lr * grad, the norm taken per row.")
-
-
-def _optimum(weight, bias, rho):
-    return rho * weight / weight.norm(dim=1, keepdim=True)
-
-
-def _optimum_unit(weight, bias, rho):
-    return weight / weight.norm(dim=1, keepdim=True)
-
-
-def _optimum_columns(weight, bias, rho):
-    return rho * weight / weight.norm(dim=0, keepdim=True)
-
-
-def _optimum_raw(weight, bias, rho):
-    return weight.clone()
-
-
-def _optimum_raw_rho(weight, bias, rho):
-    return rho * weight
-
-
-def _optimum_frobenius(weight, bias, rho):
-    return rho * weight / weight.norm()
-
-
-def _optimum_minimizer(weight, bias, rho):
-    return -rho * weight / weight.norm(dim=1, keepdim=True)
-
-
-def _optimum_squared(weight, bias, rho):
-    return rho * weight / weight.pow(2).sum(dim=1, keepdim=True)
-
-
-def _optimum_bias(weight, bias, rho):
-    v = weight + bias.view(-1, 1)
-    return rho * v / v.norm(dim=1, keepdim=True)
+_PROJECTED_STEP_MISTAKES = {
+    "no re-projection": (lambda x, grad, lr, rho: x + lr * grad,
+                         "you return x + lr * grad without projecting it back onto the sphere: the "
+                         "constraint ||x|| = rho is lost and, for a unit that grows along a direction, "
+                         "the norm of x grows without bound. Divide x + lr * grad by its norm and "
+                         "multiply by rho."),
+    "descent instead of ascent": (lambda x, grad, lr, rho: project_to_sphere(x - lr * grad, rho),
+                                  "you step along -grad: that is gradient DESCENT, which finds the input "
+                                  "that the unit likes least. Activation maximization steps uphill: "
+                                  "x + lr * grad."),
+    "projection onto the ball": (_from_v(lambda v, x, rho: v * torch.clamp(rho / _rows(v), max=1.0)),
+                                 "you only shrink points that lie outside ||x|| <= rho; points inside the "
+                                 "ball stay where they are. The constraint is the sphere ||x|| = rho: "
+                                 "every point must be rescaled to norm rho, inside or outside."),
+    "unit radius": (_from_v(lambda v, x, rho: project_to_sphere(v, 1.0)),
+                    "you normalize to norm 1 instead of rho: multiply the unit vector by rho."),
+    "keeps the old norm": (_from_v(lambda v, x, rho: _rows(x) * v / _rows(v)),
+                           "you rescale to the norm of the old x, not to rho: when x is not yet on the "
+                           "sphere it never gets there. Rescale to rho."),
+    "normalized gradient, x not projected": (
+        lambda x, grad, lr, rho: x + lr * grad / _rows(grad),
+        "you normalize the gradient (a fine way to choose the step length) but never normalize x: the "
+        "iterate leaves the sphere. Project x + lr * grad (whatever grad you use) back to norm rho."),
+    "normalized gradient times rho, x not projected": (
+        lambda x, grad, lr, rho: x + lr * rho * grad / _rows(grad),
+        "you take a step of length lr * rho along the normalized gradient but never normalize x: the "
+        "iterate leaves the sphere. Project x + lr * grad back to norm rho."),
+    "norm of the whole batch": (_from_v(lambda v, x, rho: rho * v / v.norm()),
+                                "you divide by the norm of the whole batch: each row (each start) has "
+                                "its own constraint ||x_n|| = rho. Take the norm over all dimensions "
+                                "but the first, e.g. v.flatten(1).norm(dim=1), reshaped to broadcast."),
+}
+# ``student(x, grad, lr, rho)`` -> rho * (x + lr grad) / ||x + lr grad||, row by row.
+check_projected_step = Exercise(
+    "projected gradient-ascent step", lambda x, grad, lr, rho: project_to_sphere(x + lr * grad, rho), _step_cases,
+    mistakes=_PROJECTED_STEP_MISTAKES, hint="x_new = rho * v / ||v|| with v = x + lr * grad, the norm taken per row.")
 
 
 def _optimum_cases():
@@ -155,55 +81,49 @@ def _optimum_cases():
     return [(randn(4, 9), randn(4), 2.5), (randn(3, 3), randn(3), 1.7), (0.1 * randn(6, 16), randn(6), 9.0)]
 
 
-def check_first_layer_optimum(student):
-    """``student(weight (H, D), bias (H,), rho)`` -> (H, D), row i = rho * W_i / ||W_i||."""
-    mistakes = {
-        "forgot rho": (_optimum_unit, "your rows have norm 1: the constraint is ||x|| = rho, multiply by rho."),
-        "normalized the columns": (_optimum_columns,
-                                   "you divide by the norms of the columns (dim=0). Unit i's weights are row "
-                                   "W_i of the (H, D) weight matrix: normalize each row (dim=1)."),
-        "no normalization": (_optimum_raw, "you return W itself: its rows do not lie on the sphere ||x|| = rho. "
-                                           "Divide each row by its norm and multiply by rho."),
-        "rho * W, no normalization": (_optimum_raw_rho, "you multiply W by rho but do not divide each row by its "
-                                                        "norm, so ||x|| = rho ||W_i||, not rho."),
-        "Frobenius norm": (_optimum_frobenius, "you divide by the norm of the whole matrix: each unit has its "
-                                               "own optimum, normalize each row by its own norm."),
-        "minimizer": (_optimum_minimizer, "your sign is flipped: -W_i / ||W_i|| is where the unit is SMALLEST "
-                                          "(Cauchy-Schwarz: W_i . x >= -||W_i|| ||x||)."),
-        "squared norm": (_optimum_squared, "you divide by ||W_i||^2 (W_i^T W_i) instead of ||W_i|| = "
-                                           "sqrt(W_i^T W_i): the rows do not have norm rho."),
-        "bias in the direction": (_optimum_bias, "you put the bias into the direction. The bias shifts W_i . x + "
-                                                 "b_i by the same amount for every x, so it does not move the "
-                                                 "argmax: x* = rho W_i / ||W_i||."),
-    }
-    return check_function("first-layer optimum", student, _optimum, _optimum_cases(), mistakes=mistakes,
-                          atol=1e-8, rtol=1e-6, hint="Cauchy-Schwarz: W_i . x <= ||W_i|| ||x|| = ||W_i|| rho.")
+def _rows_to(norm, weight, dim=1):
+    """A wrong optimum: each row (or column) of ``weight`` rescaled by ``norm`` over its own norm."""
+    return norm * weight / weight.norm(dim=dim, keepdim=True)
 
 
-def _agreement(x):
-    u = x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
-    gram = u @ u.T
-    n = len(u)
+_FIRST_LAYER_OPTIMUM_MISTAKES = {
+    "forgot rho": (lambda w, b, rho: _rows_to(1.0, w),
+                   "your rows have norm 1: the constraint is ||x|| = rho, multiply by rho."),
+    "normalized the columns": (lambda w, b, rho: _rows_to(rho, w, dim=0),
+                               "you divide by the norms of the columns (dim=0). Unit i's weights are row W_i of the "
+                               "(H, D) weight matrix: normalize each row (dim=1)."),
+    "no normalization": (lambda w, b, rho: w.clone(),
+                         "you return W itself: its rows do not lie on the sphere ||x|| = rho. Divide each row by its "
+                         "norm and multiply by rho."),
+    "rho * W, no normalization": (lambda w, b, rho: rho * w,
+                                  "you multiply W by rho but do not divide each row by its norm, so "
+                                  "||x|| = rho ||W_i||, not rho."),
+    "Frobenius norm": (lambda w, b, rho: rho * w / w.norm(),
+                       "you divide by the norm of the whole matrix: each unit has its own optimum, normalize each "
+                       "row by its own norm."),
+    "minimizer": (lambda w, b, rho: _rows_to(-rho, w),
+                  "your sign is flipped: -W_i / ||W_i|| is where the unit is SMALLEST (Cauchy-Schwarz: "
+                  "W_i . x >= -||W_i|| ||x||)."),
+    "squared norm": (lambda w, b, rho: rho * w / w.pow(2).sum(dim=1, keepdim=True),
+                     "you divide by ||W_i||^2 (W_i^T W_i) instead of ||W_i|| = sqrt(W_i^T W_i): the rows do not "
+                     "have norm rho."),
+    "bias in the direction": (lambda w, b, rho: _rows_to(rho, w + b.view(-1, 1)),
+                              "you put the bias into the direction. The bias shifts W_i . x + b_i by the same "
+                              "amount for every x, so it does not move the argmax: x* = rho W_i / ||W_i||."),
+}
+# ``student(weight (H, D), bias (H,), rho)`` -> (H, D), row i = rho * W_i / ||W_i||.
+check_first_layer_optimum = Exercise(
+    "first-layer optimum", lambda weight, bias, rho: first_layer_optimum(weight, rho), _optimum_cases,
+    mistakes=_FIRST_LAYER_OPTIMUM_MISTAKES, hint="Cauchy-Schwarz: W_i . x <= ||W_i|| ||x|| = ||W_i|| rho.")
+
+
+def _off_diagonal_mean(gram):
+    n = len(gram)
     return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
 
 
-def _agreement_with_diagonal(x):
-    u = x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
-    return (u @ u.T).mean()
-
-
-def _agreement_dot(x):
-    f = x.flatten(1)
-    gram = f @ f.T
-    n = len(f)
-    return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
-
-
-def _agreement_abs(x):
-    u = x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
-    gram = (u @ u.T).abs()
-    n = len(u)
-    return (gram.sum() - gram.diagonal().sum()) / (n * (n - 1))
+def _unit_rows(x):
+    return x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
 
 
 def _agreement_cases():
@@ -214,24 +134,20 @@ def _agreement_cases():
     return [(near,), (mixed,), (torch.randn(4, 1, 3, 3, generator=g, dtype=torch.float64) * 2,)]
 
 
-def check_mean_pairwise_cosine(student):
-    """``student(x (n, ...))`` -> mean of cos(x_i, x_j) over pairs i != j."""
-    mistakes = {
-        "diagonal included": (_agreement_with_diagonal,
-                              "you average the whole n x n matrix, diagonal included: cos(x_i, x_i) = 1 "
-                              "inflates the agreement (to 1/n even for unrelated optima). Average over i != j."),
-        "dot products, not cosines": (_agreement_dot,
-                                      "you average dot products x_i . x_j without dividing by the norms: "
-                                      "normalize each row to unit length first."),
-        "absolute cosines": (_agreement_abs,
-                             "you take |cos|: x and -x are opposite optima (one maximizes where the other "
-                             "minimizes), they must count as disagreeing (cos = -1)."),
-    }
-    return check_function("mean pairwise cosine", student, _agreement, _agreement_cases(), mistakes=mistakes,
-                          atol=1e-8, rtol=1e-6, hint="normalize the rows, take the Gram matrix, average off the "
-                                                     "diagonal.")
+_MEAN_PAIRWISE_COSINE_MISTAKES = {
+    "diagonal included": (lambda x: (_unit_rows(x) @ _unit_rows(x).T).mean(),
+                          "you average the whole n x n matrix, diagonal included: cos(x_i, x_i) = 1 "
+                          "inflates the agreement (to 1/n even for unrelated optima). Average over i != j."),
+    "dot products, not cosines": (lambda x: _off_diagonal_mean(x.flatten(1) @ x.flatten(1).T),
+                                  "you average dot products x_i . x_j without dividing by the norms: "
+                                  "normalize each row to unit length first."),
+    "absolute cosines": (lambda x: _off_diagonal_mean((_unit_rows(x) @ _unit_rows(x).T).abs()),
+                         "you take |cos|: x and -x are opposite optima (one maximizes where the other "
+                         "minimizes), they must count as disagreeing (cos = -1)."),
+}
+# ``student(x (n, ...))`` -> mean of cos(x_i, x_j) over pairs i != j.
+check_mean_pairwise_cosine = Exercise(
+    "mean pairwise cosine", mean_pairwise_cosine, _agreement_cases, mistakes=_MEAN_PAIRWISE_COSINE_MISTAKES,
+    hint="normalize the rows, take the Gram matrix, average off the diagonal.")
 
-
-from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
-
-isolate_rng(globals())
+register(globals())

@@ -1,150 +1,105 @@
-"""Checks for notebook 03 (the sparse autoencoder): rho_hat, the KL penalty and its gradient.
-
-Each check calls the student's function on a few float64 inputs, compares it with aelab's
-reference and, when the answer is wrong, names the common mistake it matches.
-"""
+"""Checks for notebook 03 (the sparse autoencoder): rho_hat, the KL penalty and its gradient."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from ..penalties import kl_sparsity_gradient
-from ._core import CheckResult, check_function
+from ..penalties import kl_divergence, kl_sparsity_gradient, kl_sparsity_penalty
+from ._core import Exercise, register
 
 
 def _codes(n: int, h: int, seed: int) -> torch.Tensor:
     """Sigmoid-like activations in (0.02, 0.98), shape (n, h), float64."""
     g = torch.Generator().manual_seed(seed)
-    return (0.02 + 0.96 * torch.rand(n, h, generator=g, dtype=torch.float64))
+    return 0.02 + 0.96 * torch.rand(n, h, generator=g, dtype=torch.float64)
 
 
 def _kl(p, q):
-    """KL(p || q) between Bernoulli distributions, elementwise, without clamping."""
+    """KL(p || q) between Bernoulli distributions, elementwise: either argument may be the tensor."""
     return p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))
 
 
-# --------------------------------------------------------------------------- rho_hat
-def _rho_hat(code):
-    return code.mean(dim=0)
+check_rho_hat = Exercise(
+    "rho_hat", lambda code: code.mean(dim=0),
+    # The first input is square (N = H): averaging over the wrong axis gives the right shape, and the
+    # mistake is recognized by its values.
+    lambda: [(_codes(7, 7, 0),), (_codes(16, 5, 1),), (_codes(3, 11, 2),)],
+    mistakes={
+        "averaged over units": (
+            lambda code: code.mean(dim=1),
+            "you averaged each sample's activations over the hidden units (dim=1). rho_hat_j is the average "
+            "activation of ONE unit j over the samples: average over the batch, code.mean(dim=0)."),
+        "sum instead of mean": (
+            lambda code: code.sum(dim=0),
+            "you summed the activations over the samples; rho_hat_j is their mean (divide by N), so that it "
+            "can be compared with a target activation rho in (0, 1)."),
+        "mean over everything": (
+            lambda code: code.mean().expand(code.shape[1]),
+            "you returned one number for all units (the mean over samples AND units). Each unit j has its own "
+            "rho_hat_j: average over the samples only, code.mean(dim=0)."),
+    },
+    hint="rho_hat_j = (1/N) sum_n a_j(x_n): one value per hidden unit.")
+
+check_kl_penalty = Exercise(
+    "KL sparsity penalty", lambda code, rho, beta: beta * kl_sparsity_penalty(code, rho),
+    lambda: [(_codes(6, 6, 3), 0.05, 3.0), (_codes(20, 8, 4), 0.2, 0.5), (_codes(5, 13, 5), 0.1, 2.0)],
+    gradient=(0,),  # a penalty is trained through
+    mistakes={
+        "missing beta": (
+            lambda code, rho, beta: kl_divergence(rho, code.mean(dim=0)).sum(),
+            "the value is right up to the factor beta: multiply the sum of KL terms by beta, the weight of the "
+            "sparsity penalty in the objective."),
+        "swapped arguments KL(rho_hat || rho)": (
+            lambda code, rho, beta: beta * _kl(code.mean(dim=0), rho).sum(),
+            "you computed KL(rho_hat || rho): the arguments are swapped. KL is not symmetric; the penalty is "
+            "KL(rho || rho_hat_j) = rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)), with "
+            "the target rho as the FIRST distribution."),
+        "rho_hat averaged over units": (
+            lambda code, rho, beta: beta * kl_divergence(rho, code.mean(dim=1)).sum(),
+            "your rho_hat averages each sample's activations over the units (dim=1). rho_hat_j is the mean "
+            "activation of unit j over the samples: code.mean(dim=0), one value per hidden unit."),
+        "mean over units instead of sum": (
+            lambda code, rho, beta: beta * kl_divergence(rho, code.mean(dim=0)).mean(),
+            "you averaged the KL terms over the hidden units; the penalty SUMS them: "
+            "beta * sum_j KL(rho || rho_hat_j)."),
+        "only the rho log(rho / rho_hat) term": (
+            lambda code, rho, beta: beta * (rho * torch.log(rho / code.mean(dim=0))).sum(),
+            "you kept only rho log(rho / rho_hat_j). The Bernoulli KL has a second term, "
+            "(1 - rho) log((1 - rho) / (1 - rho_hat_j)), for the probability of the unit being OFF."),
+    },
+    hint="beta * sum over units j of KL(rho || rho_hat_j), with rho_hat = code.mean(dim=0).")
 
 
-_RHO_HAT_MISTAKES = {
-    "averaged over units": (
-        lambda code: code.mean(dim=1),
-        "you averaged each sample's activations over the hidden units (dim=1). rho_hat_j is the "
-        "average activation of ONE unit j over the samples: average over the batch, code.mean(dim=0).",
-    ),
-    "sum instead of mean": (
-        lambda code: code.sum(dim=0),
-        "you summed the activations over the samples; rho_hat_j is their mean (divide by N), "
-        "so that it can be compared with a target activation rho in (0, 1).",
-    ),
-    "mean over everything": (
-        lambda code: code.mean().expand(code.shape[1]),
-        "you returned one number for all units (the mean over samples AND units). Each unit j has its "
-        "own rho_hat_j: average over the samples only, code.mean(dim=0).",
-    ),
-}
-
-
-def check_rho_hat(student: Callable) -> CheckResult:
-    """``student(code) -> rho_hat``: code (N, H) of activations in [0, 1], rho_hat (H,)."""
-    # The first input is square (N = H) so that averaging over the wrong axis gives the right
-    # shape and the mistake can be recognized by its values.
-    cases = [(_codes(7, 7, 0),), (_codes(16, 5, 1),), (_codes(3, 11, 2),)]
-    return check_function("rho_hat", student, _rho_hat, cases, mistakes=_RHO_HAT_MISTAKES,
-                          hint="rho_hat_j = (1/N) sum_n a_j(x_n): one value per hidden unit.")
-
-
-# --------------------------------------------------------------------------- the KL penalty
-def _kl_penalty(code, rho, beta):
-    return beta * _kl(torch.as_tensor(rho, dtype=torch.float64), code.mean(dim=0)).sum()
-
-
-_KL_PENALTY_MISTAKES = {
-    "missing beta": (
-        lambda code, rho, beta: _kl(torch.tensor(rho, dtype=torch.float64), code.mean(dim=0)).sum(),
-        "the value is right up to the factor beta: multiply the sum of KL terms by beta, the weight of "
-        "the sparsity penalty in the objective.",
-    ),
-    "swapped arguments KL(rho_hat || rho)": (
-        lambda code, rho, beta: beta * _kl(code.mean(dim=0), torch.tensor(rho, dtype=torch.float64)).sum(),
-        "you computed KL(rho_hat || rho): the arguments are swapped. KL is not symmetric; the penalty is "
-        "KL(rho || rho_hat_j) = rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)), "
-        "with the target rho as the FIRST distribution.",
-    ),
-    "rho_hat averaged over units": (
-        lambda code, rho, beta: beta * _kl(torch.tensor(rho, dtype=torch.float64), code.mean(dim=1)).sum(),
-        "your rho_hat averages each sample's activations over the units (dim=1). rho_hat_j is the mean "
-        "activation of unit j over the samples: code.mean(dim=0), one value per hidden unit.",
-    ),
-    "mean over units instead of sum": (
-        lambda code, rho, beta: beta * _kl(torch.tensor(rho, dtype=torch.float64), code.mean(dim=0)).mean(),
-        "you averaged the KL terms over the hidden units; the penalty SUMS them: beta * sum_j KL(rho || rho_hat_j).",
-    ),
-    "only the rho log(rho / rho_hat) term": (
-        lambda code, rho, beta: beta * (rho * torch.log(rho / code.mean(dim=0))).sum(),
-        "you kept only rho log(rho / rho_hat_j). The Bernoulli KL has a second term, "
-        "(1 - rho) log((1 - rho) / (1 - rho_hat_j)), for the probability of the unit being OFF.",
-    ),
-}
-
-
-def check_kl_penalty(student: Callable) -> CheckResult:
-    """``student(code, rho, beta) -> scalar``: beta * sum_j KL(rho || rho_hat_j), rho_hat over samples."""
-    cases = [(_codes(6, 6, 3), 0.05, 3.0), (_codes(20, 8, 4), 0.2, 0.5), (_codes(5, 13, 5), 0.1, 2.0)]
-    return check_function("KL sparsity penalty", student, _kl_penalty, cases, mistakes=_KL_PENALTY_MISTAKES,
-                          hint="beta * sum over units j of KL(rho || rho_hat_j), with rho_hat = code.mean(dim=0).")
-
-
-# --------------------------------------------------------------------------- its gradient
-def _kl_gradient(rho_hat, rho, beta):
-    return kl_sparsity_gradient(rho_hat, rho, beta)
-
-
-_KL_GRADIENT_MISTAKES = {
-    "(1-rho)/rho_hat typo": (
-        lambda rho_hat, rho, beta: beta * (-rho / rho_hat + (1 - rho) / rho_hat),
-        "the second term should be (1 - rho) / (1 - rho_hat), not (1 - rho) / rho_hat: differentiate "
-        "(1 - rho) log((1 - rho) / (1 - rho_hat)) = const - (1 - rho) log(1 - rho_hat); the chain rule "
-        "through (1 - rho_hat) gives + (1 - rho) / (1 - rho_hat).",
-    ),
-    "slide's garbled -rho/rho": (
-        lambda rho_hat, rho, beta: beta * (-1.0 + (1 - rho) / (1 - rho_hat)) + 0 * rho_hat,
-        "your first term is -rho/rho = -1, as the slide prints it. The derivative of -rho log(rho_hat) is "
-        "-rho / rho_hat.",
-    ),
-    "swapped arguments KL(rho_hat || rho)": (
-        lambda rho_hat, rho, beta: beta * (torch.log(rho_hat / rho) - torch.log((1 - rho_hat) / (1 - rho))),
-        "this is the derivative of KL(rho_hat || rho): the arguments are swapped. The penalty is "
-        "KL(rho || rho_hat); differentiate it with respect to its second argument rho_hat.",
-    ),
-    "missing beta": (
-        lambda rho_hat, rho, beta: -rho / rho_hat + (1 - rho) / (1 - rho_hat),
-        "right up to the factor beta: the penalty is beta * KL, so its derivative is beta times the KL's.",
-    ),
-    "sign flipped": (
-        lambda rho_hat, rho, beta: beta * (rho / rho_hat - (1 - rho) / (1 - rho_hat)),
-        "the sign is flipped: for rho_hat > rho the penalty grows with rho_hat, so the derivative must be "
-        "positive there.",
-    ),
-}
-
-
-def check_kl_gradient(student: Callable) -> CheckResult:
-    """``student(rho_hat, rho, beta) -> d/d rho_hat_j of beta * sum_j KL(rho || rho_hat_j)``, shape (H,)."""
+def _gradient_cases():
     g = torch.Generator().manual_seed(6)
-    cases = [(0.01 + 0.98 * torch.rand(9, generator=g, dtype=torch.float64), rho, beta)
-             for rho, beta in ((0.05, 3.0), (0.2, 0.7), (0.5, 2.0))]
-    return check_function("KL penalty gradient", student, _kl_gradient, cases, mistakes=_KL_GRADIENT_MISTAKES,
-                          hint="d/dq [p log(p/q) + (1-p) log((1-p)/(1-q))] = -p/q + (1-p)/(1-q).")
+    return [(0.01 + 0.98 * torch.rand(9, generator=g, dtype=torch.float64), rho, beta)
+            for rho, beta in ((0.05, 3.0), (0.2, 0.7), (0.5, 2.0))]
 
 
-__all__ = ["check_kl_gradient", "check_kl_penalty", "check_rho_hat"]
+check_kl_gradient = Exercise(
+    "KL penalty gradient", kl_sparsity_gradient, _gradient_cases,
+    mistakes={
+        "(1-rho)/rho_hat typo": (
+            lambda q, rho, beta: beta * (-rho / q + (1 - rho) / q),
+            "the second term should be (1 - rho) / (1 - rho_hat), not (1 - rho) / rho_hat: differentiate "
+            "(1 - rho) log((1 - rho) / (1 - rho_hat)) = const - (1 - rho) log(1 - rho_hat); the chain rule "
+            "through (1 - rho_hat) gives + (1 - rho) / (1 - rho_hat)."),
+        "slide's garbled -rho/rho": (
+            lambda q, rho, beta: beta * (-1.0 + (1 - rho) / (1 - q)),
+            "your first term is -rho/rho = -1, as the slide prints it. The derivative of -rho log(rho_hat) is "
+            "-rho / rho_hat."),
+        "swapped arguments KL(rho_hat || rho)": (
+            lambda q, rho, beta: beta * (torch.log(q / rho) - torch.log((1 - q) / (1 - rho))),
+            "this is the derivative of KL(rho_hat || rho): the arguments are swapped. The penalty is "
+            "KL(rho || rho_hat); differentiate it with respect to its second argument rho_hat."),
+        "missing beta": (
+            lambda q, rho, beta: -rho / q + (1 - rho) / (1 - q),
+            "right up to the factor beta: the penalty is beta * KL, so its derivative is beta times the KL's."),
+        "sign flipped": (
+            lambda q, rho, beta: beta * (rho / q - (1 - rho) / (1 - q)),
+            "the sign is flipped: for rho_hat > rho the penalty grows with rho_hat, so the derivative must be "
+            "positive there."),
+    },
+    hint="d/dq [p log(p/q) + (1-p) log((1-p)/(1-q))] = -p/q + (1-p)/(1-q).")
 
-
-from ._core import isolate_rng  # noqa: E402  (after the definitions it wraps)
-
-isolate_rng(globals())
+register(globals())
