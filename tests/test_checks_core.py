@@ -56,3 +56,11 @@ def test_isolate_rng_leaves_global_random_state_untouched():
     got = draw_all()
     assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]
     assert namespace["helper"] is len
+
+
+def test_not_attempted_fails_under_nbgrader_so_an_untouched_exercise_scores_0(monkeypatch, capsys):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert _core.not_attempted("Exercise 9").status == "not attempted"
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with pytest.raises(_core.ExerciseFailed, match="Exercise 9: not attempted"):
+        _core.not_attempted("Exercise 9")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -43,8 +44,15 @@ def _close(a, b, atol: float, rtol: float) -> bool:
     return bool(torch.allclose(a.detach().cpu().double(), b.detach().cpu().double(), atol=atol, rtol=rtol))
 
 
+def grading() -> bool:
+    """True while nbgrader runs the notebook (autograde, validate): it sets NBGRADER_EXECUTION in the kernel."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 def not_attempted(name: str) -> CheckResult:
     message = f"⏭  {name}: not attempted yet (the function still raises NotImplementedError)."
+    if grading():  # nbgrader scores a check cell by whether it errors: an untouched exercise earns 0
+        raise ExerciseFailed(f"{name}: not attempted (the function still raises NotImplementedError).")
     print(message)
     return CheckResult(name, "not attempted", message)
 
