@@ -174,19 +174,42 @@ def _open(page, lab, path: str) -> None:
     workspace = Path(path).parts[0]
     page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{path}?token={lab['token']}")
     page.wait_for_selector(f"{PANEL} .jp-CodeCell", timeout=120_000)
+    # The kernel must be up, not merely the indicator idle: a restart asked for while the kernel is still
+    # starting runs nothing. The server's session list says when it is.
+    deadline = time.monotonic() + 180
+    while not _kernel_idle(lab, path):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the kernel of {path} did not start within 180 s")
+        page.wait_for_timeout(1000)
     page.wait_for_function("() => { const s = document.querySelector("
                            "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
                            " return s && s.dataset.status === 'idle'; }", timeout=120_000)
 
 
+def _kernel_idle(lab, path: str) -> bool:
+    with urllib.request.urlopen(f"{lab['base']}/api/sessions?token={lab['token']}", timeout=10) as reply:
+        sessions = json.load(reply)
+    return any(s.get("path") == path and (s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions)
+
+
 def _restart_and_run_all(page) -> dict:
     """The Kernel menu's "Restart Kernel and Run All Cells…", confirmed; returns the state at the end:
-    the kernel idle and no cell queued or running ([*]) for 3 s, within RUN_TIMEOUT."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
-    page.get_by_role("menuitem", name=re.compile(r"^Restart Kernel and Run All Cells…")).click()
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    page.wait_for_function(f"() => [...document.querySelectorAll('{PANEL} .jp-InputPrompt')]"
-                           ".some(p => p.textContent.includes('*'))", timeout=60_000)
+    the kernel idle and no cell queued or running ([*]) for 3 s, within RUN_TIMEOUT. On a loaded machine
+    the restart can time out in JupyterLab, which then runs nothing: the command is tried up to 3 times."""
+    for attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+        page.get_by_role("menuitem", name=re.compile(r"^Restart Kernel and Run All Cells…")).click()
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        try:
+            page.wait_for_function(f"() => [...document.querySelectorAll('{PANEL} .jp-InputPrompt')]"
+                                   ".some(p => /\\*|\\d/.test(p.textContent))", timeout=120_000)
+            break
+        except Exception:  # noqa: BLE001 - tried again, then reported
+            _shot(page, f"run-all-did-not-start-{attempt}")
+            page.wait_for_function(f"() => document.querySelector('{PANEL} .jp-Notebook-ExecutionIndicator')"
+                                   ".dataset.status === 'idle'", timeout=120_000)
+    else:
+        pytest.fail("Restart Kernel and Run All Cells ran no cell in 3 tries (see run-all-did-not-start-*.png)")
     started, quiet_since = time.monotonic(), None
     while True:
         state = _snapshot(page)
@@ -398,4 +421,5 @@ def test_course_site_page_renders_math_and_figures(browser, site_url):
     # about:blank is MathJax probing for locally installed fonts
     assert not [u for u in failed if not u.startswith(("data:", "about:"))], f"requests that failed: {failed}"
     assert len(facts["links"]) == 2 and all((SITE / href).exists() for href in facts["links"]), facts["links"]
-    assert facts["search"] and facts["toc"] >= 8, facts
+    chapters = len(list(SITE.glob("[0-9]*.html")))
+    assert facts["search"] and facts["toc"] >= chapters, facts

@@ -9,6 +9,7 @@ inherit AELAB_*: with AELAB_CACHE_DIR pointing at a warm cache nothing is traine
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,9 @@ c.Execute.timeout = 3600                              # seconds per cell (nbgrad
 
 
 def nbgrader(course: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course,
+    # nbgrader runs `alembic` (its database migrations) from PATH: the environment's bin/ must be on it.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course, env=env,
                           capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout + done.stderr
