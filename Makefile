@@ -113,6 +113,7 @@ cache-clear: env
 # `test`, after the notebook legs: `e2e` (browser, which builds the site first, then nbgrader).
 EXECUTED ?= $(TEST_DIR)/executed
 SITE_DIR ?= $(CURDIR)/build/site
+SITE_NOTEBOOKS ?=
 E2E_ENV ?= AELAB_DATASET=fashion-mnist AELAB_OFFLINE=1 AELAB_CACHE_DIR=$(TEST_DIR)/fashion/cache
 CHROMIUM ?= /usr/bin/chromium
 E2E := AELAB_E2E=1 $(E2E_ENV) $(BIN)/pytest -p no:cacheprovider -rx
@@ -140,8 +141,10 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing and could not be installed (apt-get install chromium)"; exit 1; }
 
 # The course site: a Sphinx book (MyST-NB, sphinx-book-theme) of the executed notebooks in EXECUTED.
+# SITE_NOTEBOOKS="01 04" builds those chapters only (a quick look during development).
 site: instructor-env
-	$(BIN)/python tools/build_site.py --executed $(EXECUTED) --out $(SITE_DIR)
+	$(BIN)/python tools/build_site.py --executed $(EXECUTED) --out $(SITE_DIR) \
+	  $(if $(SITE_NOTEBOOKS),--notebooks $(SITE_NOTEBOOKS))
 
 # JupyterLab as `make lab` starts it, in Chromium: Run All on 04 and on its student version, sliders,
 # progress bars, math; then one page of the site. Screenshots in $(TEST_DIR)/screenshots.

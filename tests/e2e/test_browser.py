@@ -423,3 +423,9 @@ def test_course_site_page_renders_math_and_figures(browser, site_url):
     assert len(facts["links"]) == 2 and all((SITE / href).exists() for href in facts["links"]), facts["links"]
     chapters = len(list(SITE.glob("[0-9]*.html")))
     assert facts["search"] and facts["toc"] >= chapters, facts
+
+
+def test_lab_opens_where_students_find_notebooks_and_assignments(lab):
+    with urllib.request.urlopen(f"{lab['base']}/api/contents/?token={lab['token']}", timeout=10) as reply:
+        names = {item["name"] for item in json.load(reply)["content"]}
+    assert {"notebooks", "assignments"} <= names, f"make lab's file browser root shows {sorted(names)}"
