@@ -11,16 +11,17 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 STUDENT_NOTEBOOKS := $(sort $(wildcard assignments/[0-9]*.ipynb))
 
 .PHONY: help env data lab test quick lint unit notebooks notebooks-fashion notebooks-student notebooks-html \
-	notebooks-mnist results-check assignments results html cache-list cache-clear
+	notebooks-mnist results-check assignments results cache-list cache-clear
 
 help:
 	@echo "make lab     - create .venv if needed and open the course in JupyterLab"
 	@echo "make test    - create .venv if needed and run every test: lint, unit tests, every notebook at the"
 	@echo "               size students run it on Fashion-MNIST (and MNIST where available), the student"
-	@echo "               versions, the HTML build, and the check of results/RESULTS.md against this run"
+	@echo "               versions, the HTML build, and the check of results/RESULTS.md against this run,"
+	@echo "               then the course in a real browser, the site and the nbgrader round trip"
 	@echo "make quick   - lint, unit tests and the notebooks at the small size on Fashion-MNIST (a developer's loop)"
 	@echo "make results - run the notebooks at full size and rewrite results/ from that run"
-	@echo "make html    - render every notebook, executed, to build/html"
+	@echo "make site    - build the course site (build/site) from the notebooks make test executed"
 	@echo "make assignments - regenerate the student versions in assignments/ from notebooks/"
 	@echo "make cache-list / cache-clear - show or delete the trained models the notebooks cached"
 
@@ -42,10 +43,19 @@ data:
 	  echo "Could not install dataset-fashion-mnist; aelab will download Fashion-MNIST if you are online."; \
 	fi
 
-lab: env data
-	$(BIN)/jupyter lab notebooks/
+# JupyterLab at the repository root, where a student finds both notebooks/ and assignments/.
+# Local only (127.0.0.1); --allow-root where it runs as root (a container); no browser opened under
+# CI or with LAB_BROWSER=0. The token is JUPYTER_TOKEN when set (the browser test sets it), else random.
+LAB_IP ?= 127.0.0.1
+LAB_PORT ?= 8888
+LAB_BROWSER ?= $(if $(CI),0,1)
+LAB_FLAGS = --ServerApp.ip=$(LAB_IP) --ServerApp.port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) \
+	$(if $(filter 0,$(shell id -u)),--allow-root) $(if $(filter 0,$(LAB_BROWSER)),--no-browser)
 
-test: env data lint unit notebooks results-check
+lab: env data
+	$(BIN)/jupyter lab $(LAB_FLAGS)
+
+test: env data lint unit notebooks results-check e2e
 
 # A developer's quick loop: the small size (AELAB_FAST=1), Fashion-MNIST only. Claims that need the
 # full size are printed there, not asserted; `make test` asserts every claim at the full size.
@@ -112,11 +122,61 @@ results: env data notebooks-fashion notebooks-mnist
 	$(BIN)/python tools/results.py --update $(TEST_DIR)/fashion/results
 	@if [ -d "$(TEST_DIR)/mnist/results" ]; then $(BIN)/python tools/results.py --update $(TEST_DIR)/mnist/results; fi
 
-html: env data
-	$(BIN)/python tools/render_html.py
-
 cache-list: env
 	$(BIN)/python -m aelab.cache list
 
 cache-clear: env
 	$(BIN)/python -m aelab.cache clear
+
+
+# ==== Where the course is used (issue 15): JupyterLab in a real browser, the course site, nbgrader ====
+# They execute nothing themselves and train nothing: the site reads the notebooks a test leg executed
+# (EXECUTED), the browser and nbgrader kernels read the models that leg cached (E2E_ENV). Proposed for
+# `test`, after the notebook legs: `e2e` (browser, which builds the site first, then nbgrader).
+EXECUTED ?= $(TEST_DIR)/executed
+SITE_DIR ?= $(CURDIR)/build/site
+SITE_NOTEBOOKS ?=
+E2E_ENV ?= AELAB_DATASET=fashion-mnist AELAB_OFFLINE=1 AELAB_CACHE_DIR=$(TEST_DIR)/fashion/cache
+CHROMIUM ?= /usr/bin/chromium
+E2E := AELAB_E2E=1 $(E2E_ENV) $(BIN)/pytest -p no:cacheprovider -rx
+
+.PHONY: instructor-env browser-env chromium site browser nbgrader e2e
+
+instructor-env: $(VENV)/.installed-instructor
+$(VENV)/.installed-instructor: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev,instructor]"
+	touch $@
+
+browser-env: $(VENV)/.installed-browser
+$(VENV)/.installed-browser: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev,browser]"
+	touch $@
+
+# Debian's Chromium, for Playwright (which downloads no browser of its own here), like `data` does.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo "sudo -n") ); \
+	  echo "Installing Debian's chromium for the browser test ..."; \
+	  $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  ($$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1); \
+	fi
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing and could not be installed (apt-get install chromium)"; exit 1; }
+
+# The course site: a Sphinx book (MyST-NB, sphinx-book-theme) of the executed notebooks in EXECUTED.
+# SITE_NOTEBOOKS="01 04" builds those chapters only (a quick look during development).
+site: instructor-env
+	$(BIN)/python tools/build_site.py --executed $(EXECUTED) --out $(SITE_DIR) \
+	  $(if $(SITE_NOTEBOOKS),--notebooks $(SITE_NOTEBOOKS))
+
+# JupyterLab as `make lab` starts it, in Chromium: Run All on 04 and on its student version, sliders,
+# progress bars, math; then one page of the site. Screenshots in $(TEST_DIR)/screenshots.
+browser: browser-env chromium site
+	rm -rf $(TEST_DIR)/screenshots
+	AELAB_SCREENSHOTS=$(TEST_DIR)/screenshots AELAB_SITE_DIR=$(SITE_DIR) AELAB_CHROMIUM=$(CHROMIUM) \
+	  $(E2E) tests/e2e/test_browser.py
+
+# nbgrader round trip in a temporary course: generate_assignment, autograde three submissions of 04.
+nbgrader: instructor-env
+	$(E2E) tests/e2e/test_nbgrader.py
+
+e2e: browser nbgrader

@@ -65,11 +65,12 @@ class Claims:
         self.records: list[dict] = []
 
     def check(self, claim: str, value: float, *, below: float | None = None, above: float | None = None,
-              tier: str = "fast", note: str = "") -> bool:
+              tier: str = "fast", note: str = "") -> None:
         """Check ``above < value < below`` (either bound may be omitted) and record it.
 
         ``tier="fast"`` asserts at every size; ``tier="full"`` only at the full size.
-        Returns whether the bound holds.
+        Returns None, so that a claim as the last line of a cell prints its line once and no
+        ``Out[n]: True`` echo; whether it held is ``claims.held(claim)`` (and in ``claims.records``).
         """
         if tier not in ("fast", "full"):
             raise ValueError("tier must be 'fast' or 'full'.")
@@ -91,7 +92,13 @@ class Claims:
         if asserted and not holds:
             raise AssertionError(f"Claim does not hold on {self.dataset}: {claim}: measured {value:.6g}, "
                                  f"expected {bound}.")
-        return holds
+
+    def held(self, claim: str) -> bool:
+        """Whether the claim checked last under this sentence held (KeyError if never checked)."""
+        for record in reversed(self.records):
+            if record["claim"] == claim:
+                return record["holds"]
+        raise KeyError(f"no claim {claim!r} was checked in this run")
 
     def _save(self) -> None:
         folder = os.environ.get("AELAB_RESULTS_DIR")

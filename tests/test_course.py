@@ -8,7 +8,8 @@ from aelab import course
 def test_fast_claims_are_asserted_and_recorded(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AELAB_RESULTS_DIR", str(tmp_path / "raw"))
     claims = course.Claims("99_demo", "digits", fast=True)
-    assert claims.check("error is small", 0.01, below=0.05)
+    assert claims.check("error is small", 0.01, below=0.05) is None  # no Out[n]: True echo in a notebook
+    assert claims.held("error is small")
     assert "✔ error is small: 0.01 (claim: < 0.05)" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="measured 0.2, expected > 0.5"):
         claims.check("accuracy beats chance", 0.2, above=0.5)
@@ -18,10 +19,17 @@ def test_fast_claims_are_asserted_and_recorded(tmp_path, monkeypatch, capsys):
 
 def test_full_tier_claims_are_only_reported_at_the_fast_size(capsys):
     fast = course.Claims("99_demo", "digits", fast=True)
-    assert fast.check("needs many epochs", 3.0, below=1.0, tier="full") is False
+    fast.check("needs many epochs", 3.0, below=1.0, tier="full")
+    assert fast.held("needs many epochs") is False
     assert "not asserted at the fast size" in capsys.readouterr().out
     with pytest.raises(AssertionError):
         course.Claims("99_demo", "digits", fast=False).check("needs many epochs", 3.0, below=1.0, tier="full")
+
+
+def test_held_names_a_claim_that_was_checked():
+    claims = course.Claims("99_demo", "digits", fast=True)
+    with pytest.raises(KeyError, match="no claim"):
+        claims.held("never checked")
 
 
 def test_nan_never_satisfies_a_claim():
