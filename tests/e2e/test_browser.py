@@ -43,12 +43,6 @@ WRONG_TOP_K = '''def my_top_k(z, k):
 SCRATCH_FIT = ('import torch\nimport aelab\n_model = aelab.mlp_autoencoder((1, 8, 8), code=4)\n'
                '_history = aelab.fit(_model, torch.rand(256, 1, 8, 8), epochs=3)')
 
-# Waits for issue 14 (exercise checks): a wrong answer prints a short failure and Run All goes on, and a
-# check prints its line once (no Out[n]: CheckResult echo). strict: once it lands this XPASSes and fails,
-# to say the marker must go.
-needs_issue_14 = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                   reason="needs issue 14: a wrong answer must not stop Run All")
-
 # One notebook's state, read from the page: prompts, kernel status, outputs, rendered math.
 SNAPSHOT_JS = """() => {
   const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => !p.classList.contains('lm-mod-hidden'));
@@ -335,7 +329,6 @@ def test_claims_are_not_echoed_as_out(course):
     assert not echoes, f"Out[n] echoes of claim results: {echoes}"
 
 
-@needs_issue_14
 def test_checks_and_histories_are_not_echoed_as_out(course):
     echoes = [e for cell in course["final"]["echoes"] for e in cell if re.match(r"^(CheckResult|History)\(", e)]
     assert not echoes, f"Out[n] echoes: {echoes}"
@@ -364,7 +357,6 @@ def test_math_is_rendered(which, request):
     assert not raw, f"raw $ math left in the text: {raw}"
 
 
-@needs_issue_14
 def test_wrong_answer_shows_its_failure_and_run_all_goes_on(student):
     state = student["run"]
     assert "smallest" in student["check_output"].lower(), student["check_output"]
