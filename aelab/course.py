@@ -14,24 +14,23 @@ import json
 import os
 import platform
 import sys
-from pathlib import Path
 
 import torch
 
+from . import config
 from .data import load
 from .device import describe_device, pick_device
 from .train import seed_everything
 
 
 def is_fast() -> bool:
-    """True when ``AELAB_FAST`` asks for the small, quick run (CI uses it)."""
-    return os.environ.get("AELAB_FAST", "0").strip().lower() in ("1", "true", "yes")
+    """True when ``AELAB_FAST`` asks for the small, quick run (see :mod:`aelab.config`)."""
+    return config.fast()
 
 
 def check_run_size(fast: bool) -> None:
     """Refuse a full-size run under CI (``CI=true``) that was not asked for explicitly."""
-    ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-    if ci and not fast and os.environ.get("AELAB_ALLOW_FULL_IN_CI") != "1":
+    if config.ci() and not fast and not config.allow_full_in_ci():
         raise RuntimeError("CI=true but AELAB_FAST is not 1: this would run the full course (tens of minutes). "
                            "Set AELAB_FAST=1 for CI, or AELAB_ALLOW_FULL_IN_CI=1 if you really mean it.")
 
@@ -102,10 +101,10 @@ class Claims:
         return holds
 
     def _save(self) -> None:
-        folder = os.environ.get("AELAB_RESULTS_DIR")
-        if not folder:
+        folder = config.results_dir()
+        if folder is None:
             return
-        path = Path(folder) / f"{self.notebook}__{self.dataset}__{'fast' if self.fast else 'full'}.json"
+        path = folder / f"{self.notebook}__{self.dataset}__{'fast' if self.fast else 'full'}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"notebook": self.notebook, "dataset": self.dataset, "size": "fast" if self.fast else "full",
                 "date": _dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "

@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
+from . import config
+
 NAMES = ("mnist", "fashion-mnist", "digits")
 AUTO_ORDER = NAMES
 SYSTEM_DIRS = {"fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"),)}
@@ -87,8 +89,7 @@ class Dataset:
 
 def default_data_dir() -> Path:
     """``AELAB_DATA_DIR`` if set, else ``~/.cache/aelab/data``."""
-    env = os.environ.get("AELAB_DATA_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "aelab" / "data"
+    return config.data_dir()
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -154,7 +155,7 @@ _online_cache: dict[str, bool] = {}
 
 def network_available(host: str, timeout: float = 3.0) -> bool:
     """Whether ``host`` accepts a connection on port 443 within ``timeout`` seconds."""
-    if os.environ.get("AELAB_OFFLINE", "") not in ("", "0"):
+    if config.offline():
         return False
     if host not in _online_cache:
         try:
