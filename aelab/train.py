@@ -34,6 +34,8 @@ from . import rng
 from .data import Dataset
 from .device import pick_device
 
+SAVE_EVERY_S = 60.0  # how often fit saves a partial run with cache=
+
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the model was reset to its last good weights."""
@@ -538,6 +540,7 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         state = stored
         history = _resume(state, model, opt, scheduler, hooks, device)
         if history.complete:
+            model.__dict__.pop("_aelab_interrupted", None)
             history.from_cache = True
             print(f"Loaded '{cache}' from the cache ({checkpoint.path}): {history.epochs_done} epochs.")
             return history
@@ -579,7 +582,7 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
             state = _State.capture(model, opt, scheduler, history)  # the commit point of this epoch
             if bar:
                 bar.update(epoch + 1, train, checked if x_val is not None else None)
-            if checkpoint and time.perf_counter() - last_save > 60:  # a crash loses at most a minute
+            if checkpoint and time.perf_counter() - last_save > SAVE_EVERY_S:  # a crash loses at most this
                 checkpoint.save(state, complete=False)
                 last_save = time.perf_counter()
     except KeyboardInterrupt:
@@ -627,22 +630,32 @@ def _check_finite_loss(model: nn.Module, x: torch.Tensor, what: str) -> None:
 
 
 class _global_rng_fixed:
-    """Seed torch's global generator for one epoch and put it back afterwards: a corruption that
-    draws from it (one without ``generator=``) is then reproducible, and nothing else is affected."""
+    """Seed torch's global generator (the CPU's and the training device's) for one epoch and put
+    both back afterwards: a corruption that draws from it (one without ``generator=``) is then
+    reproducible, and nothing outside the epoch sees a change."""
 
     def __init__(self, seed: int, device: torch.device):
-        self.seed = seed
-        self.devices = [device.index or 0] if device.type == "cuda" else []
-        self.device_type = device.type if device.type in ("cuda", "mps") else "cuda"
+        self.seed, self.device = seed, device
 
     def __enter__(self):
-        self.fork = torch.random.fork_rng(devices=self.devices, device_type=self.device_type)
-        self.fork.__enter__()
-        torch.manual_seed(self.seed)
+        self.cpu = torch.random.get_rng_state()
+        torch.default_generator.manual_seed(self.seed)
+        if self.device.type == "cuda":
+            self.accelerator = torch.cuda.get_rng_state(self.device)
+            with torch.cuda.device(self.device):
+                torch.cuda.manual_seed(self.seed)
+        elif self.device.type == "mps":
+            self.accelerator = torch.mps.get_rng_state()
+            torch.mps.manual_seed(self.seed)
         return self
 
     def __exit__(self, *exc):
-        return self.fork.__exit__(*exc)
+        torch.random.set_rng_state(self.cpu)
+        if self.device.type == "cuda":
+            torch.cuda.set_rng_state(self.accelerator, self.device)
+        elif self.device.type == "mps":
+            torch.mps.set_rng_state(self.accelerator)
+        return False
 
 
 class _no_autocast:
