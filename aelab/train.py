@@ -525,10 +525,15 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
     def current_config():
         return _run_config(model, x, x_val, dataset_name, {**settings, "seed": seed}, hooks, strict=bool(cache))
 
-    config = current_config()
+    # Hashing the data and weights costs a fixed moment, so a run without a cache skips it unless
+    # it may be the continuation of an interrupted one.
     left = model.__dict__.get("_aelab_interrupted")
+    config = current_config() if (cache or left is not None) else None
     same_run = left is not None and left["match"] == config and left["weights"] == _weights_digest(model)
-    config = left["config"] if same_run else {**config, "initial_weights": _weights_digest(model)}
+    if same_run and left["config"] is not None:
+        config = left["config"]
+    elif config is not None:
+        config = {**config, "initial_weights": _weights_digest(model)}
     checkpoint = Checkpoint(cache, config) if cache else None
 
     opt = _make_optimizer(optimizer, model, lr, weight_decay)
