@@ -12,7 +12,8 @@ penalties, trained by one short loop::
 
 __version__ = "0.1.0"
 
-from .activations import TopK, anneal_k, top_k
+from . import config
+from .activations import AnnealK, TopK, anneal_k, top_k
 from .corruptions import GaussianNoise, MaskingNoise, SaltAndPepper, gaussian_noise, masking_noise
 from .data import Dataset, DatasetNotFoundError, load
 from .device import describe_device, pick_device
@@ -26,6 +27,7 @@ from .models import (
     mlp_encoder,
     tied_decoder,
 )
+from .objectives import BernoulliCrossEntropy, SquaredError
 from .penalties import (
     Contractive,
     KLSparsity,
@@ -35,9 +37,20 @@ from .penalties import (
     kl_sparsity_penalty,
     l1_code_penalty,
 )
-from .train import History, TrainingDivergedError, evaluate, fit, predict, seed_everything
+from .rng import seeded
+from .train import (
+    CacheKeyError,
+    Checkpoint,
+    History,
+    TrainingDivergedError,
+    evaluate,
+    fit,
+    predict,
+    seed_everything,
+)
 
 __all__ = [
+    "AnnealK", "BernoulliCrossEntropy", "CacheKeyError", "Checkpoint", "SquaredError", "config", "seeded",
     "Autoencoder", "Contractive", "Dataset", "DatasetNotFoundError", "GaussianNoise", "History",
     "KLSparsity", "L1Code", "MaskingNoise", "SaltAndPepper", "TopK", "TrainingDivergedError",
     "anneal_k", "contractive_penalty", "conv_decoder", "conv_encoder", "describe_device",

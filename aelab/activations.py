@@ -44,18 +44,29 @@ class TopK(nn.Module):
         return f"k={self.k}"
 
 
-def anneal_k(layer: TopK, start: int, end: int, epochs: int):
+class AnnealK:
     """An epoch hook for :func:`aelab.fit` that lowers ``layer.k`` linearly from ``start`` to ``end``
     over the first ``epochs`` epochs, then keeps it at ``end`` (Makhzani and Frey anneal k so that
-    no hidden unit dies early in training)."""
-    if not (isinstance(start, int) and isinstance(end, int) and start >= end >= 1):
-        raise ValueError(f"anneal_k needs integers start >= end >= 1, got start={start!r}, end={end!r}.")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"anneal_k needs a positive number of epochs, got {epochs!r}.")
+    no hidden unit dies early in training). ``describe()`` names its settings for the cache key."""
 
-    def hook(epoch: int, model, optimizer) -> None:
-        progress = min(1.0, epoch / epochs)
-        layer.k = round(start + (end - start) * progress)
+    def __init__(self, layer: TopK, start: int, end: int, epochs: int):
+        if not (isinstance(start, int) and isinstance(end, int) and start >= end >= 1):
+            raise ValueError(f"anneal_k needs integers start >= end >= 1, got start={start!r}, end={end!r}.")
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"anneal_k needs a positive number of epochs, got {epochs!r}.")
+        self.layer, self.start, self.end, self.epochs = layer, start, end, epochs
 
-    hook.__qualname__ = f"anneal_k(start={start}, end={end}, epochs={epochs})"
-    return hook
+    def __call__(self, epoch: int, model, optimizer) -> None:
+        progress = min(1.0, epoch / self.epochs)
+        self.layer.k = round(self.start + (self.end - self.start) * progress)
+
+    def describe(self) -> str:
+        # the layer is part of the model, whose repr the key holds; its k is set by this hook
+        return f"anneal_k(start={self.start}, end={self.end}, epochs={self.epochs})"
+
+    __repr__ = describe
+
+
+def anneal_k(layer: TopK, start: int, end: int, epochs: int) -> AnnealK:
+    """The :class:`AnnealK` hook: ``layer.k`` from ``start`` down to ``end`` over ``epochs`` epochs."""
+    return AnnealK(layer, start, end, epochs)

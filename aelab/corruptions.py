@@ -1,8 +1,9 @@
 """Corruptions of the input for denoising autoencoders: functions from x to x_tilde.
 
 Each corruption is a small callable object, so that its settings appear in the model's
-repr (and so in the checkpoint cache key). They draw from torch's global random state,
-which ``aelab.seed_everything`` sets.
+repr (and so in the checkpoint cache key). Each takes ``generator=``: ``fit`` passes the
+generator it owns, so training noise never depends on torch's global random state; without
+one they draw from the global generator, which ``torch.manual_seed`` sets.
 """
 
 from __future__ import annotations
@@ -36,7 +37,20 @@ def _check_input(x) -> None:
                         f"{x.dtype if isinstance(x, torch.Tensor) else type(x).__name__}; use x.float() / 255.")
 
 
-def masking_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
+def _uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    # torch.rand with a generator seeded s draws exactly what torch.rand_like draws after manual_seed(s)
+    if generator is None:
+        return torch.rand_like(x)
+    return torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+
+
+def _normal(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    if generator is None:
+        return torch.randn_like(x)
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+
+
+def masking_noise(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Set a random ``fraction`` of the entries of ``x`` to 0 (Vincent et al., 2008).
 
     Each entry is dropped independently with probability ``fraction``; the others are kept
@@ -44,23 +58,24 @@ def masking_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
     """
     _check_input(x)
     fraction = _check_fraction("fraction", fraction)
-    keep = torch.rand_like(x) >= fraction
+    keep = _uniform(x, generator) >= fraction
     return x * keep
 
 
-def gaussian_noise(x: torch.Tensor, std: float) -> torch.Tensor:
+def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Add isotropic Gaussian noise N(0, std^2) to every entry of ``x`` (any shape; not clipped)."""
     _check_input(x)
     std = _check_std("std", std)
-    return x + std * torch.randn_like(x)
+    return x + std * _normal(x, generator)
 
 
-def salt_and_pepper_noise(x: torch.Tensor, fraction: float) -> torch.Tensor:
+def salt_and_pepper_noise(x: torch.Tensor, fraction: float,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
     """Set a random ``fraction`` of the entries to 0 or 1, each with probability one half."""
     _check_input(x)
     fraction = _check_fraction("fraction", fraction)
-    hit = torch.rand_like(x) < fraction
-    salt = (torch.rand_like(x) < 0.5).to(x.dtype)
+    hit = _uniform(x, generator) < fraction
+    salt = (_uniform(x, generator) < 0.5).to(x.dtype)
     return torch.where(hit, salt, x)
 
 
@@ -73,8 +88,8 @@ class MaskingNoise:
     def __post_init__(self):
         _check_fraction("MaskingNoise.fraction", self.fraction)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return masking_noise(x, self.fraction)
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return masking_noise(x, self.fraction, generator)
 
 
 @dataclass(frozen=True)
@@ -86,8 +101,8 @@ class GaussianNoise:
     def __post_init__(self):
         _check_std("GaussianNoise.std", self.std)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return gaussian_noise(x, self.std)
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return gaussian_noise(x, self.std, generator)
 
 
 @dataclass(frozen=True)
@@ -99,5 +114,5 @@ class SaltAndPepper:
     def __post_init__(self):
         _check_fraction("SaltAndPepper.fraction", self.fraction)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return salt_and_pepper_noise(x, self.fraction)
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return salt_and_pepper_noise(x, self.fraction, generator)

@@ -14,18 +14,18 @@ import json
 import os
 import platform
 import sys
-from pathlib import Path
 
 import torch
 
+from . import config
 from .data import load
 from .device import describe_device, pick_device
 from .train import seed_everything
 
 
 def is_fast() -> bool:
-    """True when ``AELAB_FAST`` asks for the small, quick run (CI uses it)."""
-    return os.environ.get("AELAB_FAST", "0").strip().lower() in ("1", "true", "yes")
+    """True when ``AELAB_FAST`` asks for the small, quick run (see :mod:`aelab.config`)."""
+    return config.fast()
 
 
 def setup(seed: int = 0, device: str = "auto") -> torch.device:
@@ -101,10 +101,10 @@ class Claims:
         raise KeyError(f"no claim {claim!r} was checked in this run")
 
     def _save(self) -> None:
-        folder = os.environ.get("AELAB_RESULTS_DIR")
-        if not folder:
+        folder = config.results_dir()
+        if folder is None:
             return
-        path = Path(folder) / f"{self.notebook}__{self.dataset}__{'fast' if self.fast else 'full'}.json"
+        path = folder / f"{self.notebook}__{self.dataset}__{'fast' if self.fast else 'full'}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"notebook": self.notebook, "dataset": self.dataset, "size": "fast" if self.fast else "full",
                 "date": _dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "

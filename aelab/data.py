@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
+from . import config
+
 NAMES = ("mnist", "fashion-mnist", "digits")
 AUTO_ORDER = NAMES
 SYSTEM_DIRS = {"fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"),)}
@@ -87,8 +89,7 @@ class Dataset:
 
 def default_data_dir() -> Path:
     """``AELAB_DATA_DIR`` if set, else ``~/.cache/aelab/data``."""
-    env = os.environ.get("AELAB_DATA_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "aelab" / "data"
+    return config.data_dir()
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -106,7 +107,13 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     dtype, ndim = dtypes.get(raw[2]), raw[3]
     if dtype is None:
         raise DatasetNotFoundError(f"{path}: unknown IDX element type 0x{raw[2]:02x}.")
+    if len(raw) < 4 + 4 * ndim:
+        raise DatasetNotFoundError(f"{path} is truncated: its header is cut short ({len(raw)} bytes for a "
+                                   f"{ndim}-dimensional IDX header). Delete it and load again.")
     shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    if (len(raw) - 4 - 4 * ndim) % np.dtype(dtype).itemsize:
+        raise DatasetNotFoundError(f"{path} is truncated: its length is not a whole number of values. "
+                                   "Delete it and load again.")
     data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise DatasetNotFoundError(
@@ -135,6 +142,16 @@ def _read_idx_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]] |
         return None
     splits = {split: (read_idx(images), read_idx(labels)) for split, (images, labels) in found.items()}
     for split, (images, labels) in splits.items():
+        if labels.ndim != 1:
+            raise DatasetNotFoundError(f"{folder}: the {split} labels file holds an array of shape {labels.shape}, "
+                                       "not one label per image (images in place of labels?). Delete the folder "
+                                       "and load again.")
+        if images.ndim == 3 and images.shape[1:] != (28, 28):
+            raise DatasetNotFoundError(f"{folder}: the {split} images are {images.shape[1]}x{images.shape[2]}, "
+                                       "MNIST's are 28x28. Delete the folder and load again.")
+        if len(labels) and (labels.min() < 0 or labels.max() > 9):
+            raise DatasetNotFoundError(f"{folder}: the {split} labels range over {labels.min()}..{labels.max()}, "
+                                       "not the classes 0-9. Delete the folder and load again.")
         if images.ndim != 3 or len(images) != len(labels):
             raise DatasetNotFoundError(f"{folder}: the {split} images {images.shape} and labels {labels.shape} "
                                        "do not match. Delete the folder and load again.")
@@ -154,7 +171,7 @@ _online_cache: dict[str, bool] = {}
 
 def network_available(host: str, timeout: float = 3.0) -> bool:
     """Whether ``host`` accepts a connection on port 443 within ``timeout`` seconds."""
-    if os.environ.get("AELAB_OFFLINE", "") not in ("", "0"):
+    if config.offline():
         return False
     if host not in _online_cache:
         try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import platform
 
 import torch
+
+from . import config
 
 ENV_VAR = "AELAB_DEVICE"
 _KNOWN = ("auto", "cpu", "cuda", "mps")
@@ -29,7 +30,7 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     else:
         requested = (device or "auto").strip().lower()
     if requested == "auto":
-        requested = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+        requested = config.device()
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -7,6 +7,7 @@ come out with the same shape.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -14,6 +15,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .objectives import BernoulliCrossEntropy, SquaredError
+from .objectives import objective as _objective
+from .rng import seeded
+
+_BUILTIN_OBJECTIVES = (BernoulliCrossEntropy, SquaredError)
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh, "linear": nn.Identity}
 
 
@@ -41,28 +47,45 @@ def _check_sizes(sizes) -> list[int]:
     return [int(s) for s in sizes]
 
 
+def _check_code_activation(module, code: int) -> None:
+    """A k-sparse code activation keeps k of the code's units: k above the code size is a build error."""
+    k = getattr(module, "k", None)
+    if isinstance(k, int) and k > code:
+        raise ValueError(f"{type(module).__name__}(k={k}) keeps k units of a code of {code} units: "
+                         f"choose k <= {code} or a larger code.")
+
+
 def mlp_encoder(input_shape, code: int, hidden: Sequence[int] = (), activation="sigmoid",
-                code_activation="same") -> nn.Sequential:
+                code_activation="same", *, seed: int | None = None) -> nn.Sequential:
     """Flatten, then Linear + activation layers of sizes ``hidden``, then Linear to ``code`` units.
 
     ``code_activation`` is the activation of the code layer (``"same"``: ``activation``; ``None``
-    or ``"linear"``: none; or any module such as ``TopK(k)``).
+    or ``"linear"``: none; or any module such as ``TopK(k)``). ``seed``: the initial weights are
+    those of ``torch.manual_seed(seed)`` before building (None: the global generator's state).
     """
     sizes = [_features(input_shape), *_check_sizes(hidden), *_check_sizes([code])]
     layers: list[nn.Module] = [nn.Flatten()]
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        last = i == len(sizes) - 2
-        layers.append(_activation(activation if not last or code_activation == "same" else code_activation))
+    with seeded(seed):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            last = i == len(sizes) - 2
+            layers.append(_activation(activation if not last or code_activation == "same" else code_activation))
+    _check_code_activation(layers[-1], sizes[-1])
     return nn.Sequential(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
-def mlp_decoder(output_shape, code: int, hidden: Sequence[int] = (), activation="sigmoid") -> nn.Sequential:
+def mlp_decoder(output_shape, code: int, hidden: Sequence[int] = (), activation="sigmoid", *,
+                seed: int | None = None) -> nn.Sequential:
     """Linear + activation layers from ``code`` through ``hidden`` to the output, then Unflatten.
 
     The last layer has no activation: :class:`Autoencoder` applies the output activation, so that
-    it can use the numerically stable BCE-with-logits loss.
+    it can use the numerically stable BCE-with-logits loss. ``seed`` as in :func:`mlp_encoder`.
     """
+    with seeded(seed):
+        return _mlp_decoder(output_shape, code, hidden, activation)
+
+
+def _mlp_decoder(output_shape, code, hidden, activation) -> nn.Sequential:
     shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
     sizes = [*_check_sizes([code]), *_check_sizes(hidden), _features(shape)]
     layers: list[nn.Module] = []
@@ -111,8 +134,16 @@ def _conv_sizes(size: int, n: int) -> list[int]:
 
 
 def conv_encoder(image_shape, code: int, channels: Sequence[int] = (16, 32), activation="relu",
-                 code_activation="linear") -> nn.Sequential:
-    """Stride-2 3x3 convolutions with ``channels``, then Linear to ``code`` units."""
+                 code_activation="linear", *, seed: int | None = None) -> nn.Sequential:
+    """Stride-2 3x3 convolutions with ``channels``, then Linear to ``code`` units (``seed`` as in
+    :func:`mlp_encoder`)."""
+    with seeded(seed):
+        encoder = _conv_encoder(image_shape, code, channels, activation, code_activation)
+    _check_code_activation(_activation(code_activation), code)
+    return encoder
+
+
+def _conv_encoder(image_shape, code, channels, activation, code_activation) -> nn.Sequential:
     c, h, w = image_shape
     channels = _check_sizes(channels)
     layers: list[nn.Module] = []
@@ -123,8 +154,14 @@ def conv_encoder(image_shape, code: int, channels: Sequence[int] = (16, 32), act
     return nn.Sequential(*[m for m in layers if not isinstance(m, nn.Identity)])
 
 
-def conv_decoder(image_shape, code: int, channels: Sequence[int] = (32, 16), activation="relu") -> nn.Sequential:
+def conv_decoder(image_shape, code: int, channels: Sequence[int] = (32, 16), activation="relu", *,
+                 seed: int | None = None) -> nn.Sequential:
     """Linear from ``code``, then stride-2 transposed convolutions back to ``image_shape``."""
+    with seeded(seed):
+        return _conv_decoder(image_shape, code, channels, activation)
+
+
+def _conv_decoder(image_shape, code, channels, activation) -> nn.Sequential:
     c, h, w = image_shape
     channels = _check_sizes(channels)
     hs, ws = _conv_sizes(h, len(channels))[::-1], _conv_sizes(w, len(channels))[::-1]
@@ -149,69 +186,122 @@ class Autoencoder(nn.Module):
         loss: ``"bce"`` (needs ``output="sigmoid"``; computed from logits) or ``"mse"``;
             default: BCE for sigmoid outputs, MSE for linear ones. Either is summed over the
             pixels of an image and averaged over the batch, as in the lecture's ||x - x_hat||^2.
-        corruption: callable x -> x_tilde applied to the encoder's input during training
-            (the loss still compares with the clean x): a denoising autoencoder.
+        objective: an object from :mod:`aelab.objectives` instead of ``output``/``loss``.
+        corruption: callable ``x -> x_tilde`` applied to the encoder's input during training
+            (the loss still compares with the clean x): a denoising autoencoder. aelab's
+            corruptions also take ``generator=``, through which ``fit`` supplies their noise.
         penalties: callables ``(model, x, code) -> scalar`` with a ``name``, added to the loss.
+
+    Training goes through :meth:`loss`, which calls :meth:`encode` and :meth:`decode`, so a
+    subclass that overrides any of them changes what ``fit`` trains; the terms ``loss`` returns
+    become the keys of the History.
     """
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, *, output: str = "sigmoid",
-                 loss: str | None = None, corruption: Callable | None = None, penalties: Sequence = ()):
+                 loss: str | None = None, corruption: Callable | None = None, penalties: Sequence = (),
+                 objective=None):
         super().__init__()
-        if output not in ("sigmoid", "linear"):
-            raise ValueError(f"output must be 'sigmoid' or 'linear', got {output!r}.")
-        loss = loss or ("bce" if output == "sigmoid" else "mse")
-        if loss not in ("bce", "mse"):
-            raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}.")
-        if loss == "bce" and output != "sigmoid":
-            raise ValueError("Binary cross-entropy needs outputs in (0, 1): use output='sigmoid' with loss='bce'.")
+        objective = objective if objective is not None else _objective(output, loss)
         names = [getattr(p, "name", None) for p in penalties]
         if any(not isinstance(n, str) for n in names) or len(set(names)) != len(names):
             raise ValueError(f"each penalty needs a distinct string .name, got {names}.")
+        if "reconstruction" in names:
+            raise ValueError("'reconstruction' is the reconstruction term's name; give the penalty another name.")
         if corruption is not None and not callable(corruption):
             raise ValueError(f"corruption must be callable x -> x_tilde, got {corruption!r}.")
         self.encoder, self.decoder = encoder, decoder
-        self.output, self.loss_name = output, loss
+        self.objective = objective
         self.corruption, self.penalties = corruption, tuple(penalties)
+
+    # The strings the model was built with, kept for code written against them.
+    @property
+    def output(self) -> str:
+        return getattr(self.objective, "output", type(self.objective).__name__)
+
+    @property
+    def loss_name(self) -> str:
+        return getattr(self.objective, "loss_name", type(self.objective).__name__)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes of shape (N, H) for inputs ``x`` (no corruption)."""
         return self.encoder(x)
 
-    def decode(self, code: torch.Tensor) -> torch.Tensor:
-        """Reconstructions (after the output activation) for codes of shape (N, H)."""
+    def decode(self, code: torch.Tensor, activate: bool = True) -> torch.Tensor:
+        """Reconstructions for codes of shape (N, H); ``activate=False``: the decoder's
+        pre-activations (logits), which the loss uses for numerical stability."""
         out = self.decoder(code)
-        return torch.sigmoid(out) if self.output == "sigmoid" else out
+        return self.objective.activate(out) if activate else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction of ``x`` (no corruption), same shape as ``x``."""
         return self.decode(self.encode(x))
 
+    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The corrupted input the encoder sees in training: noise from ``generator`` when the
+        corruption accepts one (aelab's do), else from torch's global generator."""
+        if self.corruption is None:
+            return x
+        if generator is not None and _takes_generator(self.corruption):
+            return self.corruption(x, generator=generator)
+        return self.corruption(x)
+
     def reconstruction_loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Per-image loss summed over pixels, averaged over the batch; ``logits`` are pre-activations."""
-        if self.loss_name == "bce":
-            per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
-        else:
-            out = torch.sigmoid(logits) if self.output == "sigmoid" else logits
-            per_pixel = (out - x) ** 2
-        return per_pixel.flatten(1).sum(dim=1).mean()
+        return self.objective(logits, x)
 
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def loss(self, x: torch.Tensor, generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The training objective on a batch: (total, {term name: value}).
 
         The corruption is applied only in training mode, so ``model.eval()`` gives the clean loss.
+        ``generator`` supplies the corruption's noise (``fit`` passes its own).
         """
-        x_in = self.corruption(x) if (self.corruption is not None and self.training) else x
-        code = self.encoder(x_in)
-        terms = {"reconstruction": self.reconstruction_loss(self.decoder(code), x)}
+        x_in = self.corrupt(x, generator) if self.training else x
+        code = self.encode(x_in)
+        terms = {"reconstruction": self.reconstruction_loss(self.decode(code, activate=False), x)}
         for penalty in self.penalties:
             terms[penalty.name] = penalty(self, x_in, code)
         return sum(terms.values()), terms
 
     def term_names(self) -> list[str]:
+        """The names of the terms :meth:`loss` returns for this model (a subclass may add more)."""
         return ["reconstruction", *(p.name for p in self.penalties)]
+
+    # Named parts, so that no notebook depends on where a builder put a layer.
+    @property
+    def first_layer(self) -> nn.Module:
+        """The encoder's first Linear or convolution: the layer that sees the pixels."""
+        for module in self.encoder.modules():
+            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+                return module
+        raise ValueError("this encoder has no Linear or convolution layer.")
+
+    @property
+    def filters(self) -> torch.Tensor:
+        """The first layer's weight: (H, D) for an MLP encoder, one row per unit, in pixel space."""
+        return self.first_layer.weight
+
+    @property
+    def code_layer(self) -> nn.Linear:
+        """The encoder's last Linear: the layer whose outputs, after the code activation, are the code."""
+        linears = [m for m in self.encoder.modules() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise ValueError("this encoder has no Linear layer.")
+        return linears[-1]
+
+    @property
+    def code_pre_activation(self) -> nn.Sequential:
+        """x -> the code layer's pre-activation z = W h + b (the encoder without its code activation).
+        Shares its modules with the encoder."""
+        if not isinstance(self.encoder, nn.Sequential):
+            raise ValueError("code_pre_activation needs an nn.Sequential encoder.")
+        index = max(i for i, m in enumerate(self.encoder) if m is self.code_layer)
+        return self.encoder[:index + 1]
 
     def extra_repr(self) -> str:
         parts = [f"output={self.output!r}", f"loss={self.loss_name!r}"]
+        if not isinstance(self.objective, (_BUILTIN_OBJECTIVES)):
+            parts.append(f"objective={self.objective!r}")
         if self.corruption is not None:
             parts.append(f"corruption={self.corruption!r}")
         if self.penalties:
@@ -219,25 +309,36 @@ class Autoencoder(nn.Module):
         return ", ".join(parts)
 
 
+def _takes_generator(fn) -> bool:
+    try:
+        return "generator" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def mlp_autoencoder(input_shape, code: int, hidden: Sequence[int] = (), *, activation="sigmoid",
                     code_activation="same", tied: bool = False, output: str = "sigmoid",
                     loss: str | None = None, corruption: Callable | None = None,
-                    penalties: Sequence = ()) -> Autoencoder:
+                    penalties: Sequence = (), seed: int | None = None) -> Autoencoder:
     """The course's workhorse: an MLP autoencoder with mirrored hidden layers.
 
     ``tied=True`` (one-layer encoders only) makes the decoder weight the encoder weight transposed.
+    ``seed``: the initial weights are exactly those of ``torch.manual_seed(seed)`` before building;
+    the global generator is left as it was (None: draw from it, PyTorch's usual behaviour).
     """
-    encoder = mlp_encoder(input_shape, code, hidden, activation, code_activation)
-    if tied:
-        if hidden:
-            raise ValueError("tied=True is supported for one-layer autoencoders (hidden=()).")
-        decoder = tied_decoder(encoder, input_shape)
-    else:
-        decoder = mlp_decoder(input_shape, code, tuple(hidden)[::-1], activation)
+    with seeded(seed):
+        encoder = mlp_encoder(input_shape, code, hidden, activation, code_activation)
+        if tied:
+            if hidden:
+                raise ValueError("tied=True is supported for one-layer autoencoders (hidden=()).")
+            decoder = tied_decoder(encoder, input_shape)
+        else:
+            decoder = mlp_decoder(input_shape, code, tuple(hidden)[::-1], activation)
     return Autoencoder(encoder, decoder, output=output, loss=loss, corruption=corruption, penalties=penalties)
 
 
-def linear_autoencoder(input_shape, code: int, *, tied: bool = False, init: str = "balanced") -> Autoencoder:
+def linear_autoencoder(input_shape, code: int, *, tied: bool = False, init: str = "balanced",
+                       seed: int | None = None) -> Autoencoder:
     """h = W x + b, x_hat = W' h + b' with squared error: the autoencoder that learns PCA's subspace.
 
     ``init="balanced"`` (untied only) starts the decoder at the encoder's transpose, W' = W^T, and
@@ -245,12 +346,13 @@ def linear_autoencoder(input_shape, code: int, *, tied: bool = False, init: str 
     scaled by the other, so PyTorch's default start (W at scale 1/sqrt(D), W' at 1/sqrt(code))
     gives one factor huge steps and the other tiny ones: SGD diverges and Adam crawls. A balanced
     start is the setting of Saxe et al. (2014). ``init="pytorch"`` keeps PyTorch's default.
+    ``seed`` as in :func:`mlp_autoencoder`.
     """
     if init not in ("balanced", "pytorch"):
         raise ValueError(f"init must be 'balanced' or 'pytorch', got {init!r}.")
     model = mlp_autoencoder(input_shape, code, activation="linear", code_activation="linear",
-                            tied=tied, output="linear", loss="mse")
+                            tied=tied, output="linear", loss="mse", seed=seed)
     if init == "balanced" and not tied:
         with torch.no_grad():
-            model.decoder[0].weight.copy_(model.encoder[1].weight.T)
+            model.decoder[0].weight.copy_(model.filters.T)
     return model

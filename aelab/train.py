@@ -1,8 +1,13 @@
 """``fit``: the one training loop of the course, and ``History``, what it returns.
 
-The loop is short on purpose (see ``_train_one_epoch``): the data already lives on the device,
-each epoch draws one random permutation and slices mini-batches by index, and the per-batch
-losses are summed on the device and read back once per epoch, so the GPU never waits on Python.
+The loop is short on purpose (see ``fit`` and ``_train_one_epoch``): the data already lives on
+the device, each epoch draws one random permutation and slices mini-batches by index, and the
+per-batch losses are summed on the device and read back once per epoch, so the GPU never waits
+on Python. What a run's result depends on is explicit: the seed (``fit`` owns the generators of
+the batch order and of the corruption noise), and the :class:`Checkpoint`, whose key holds
+everything else. The run moves from one consistent :class:`_State` to the next, one epoch at a
+time, so an interrupt or a divergence anywhere leaves weights, optimizer, scheduler, History and
+the saved partial run agreeing with each other.
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
+import types
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -22,30 +30,37 @@ import torch
 from torch import nn
 
 from . import cache as _cache
+from . import rng
 from .data import Dataset
 from .device import pick_device
+
+SAVE_EVERY_S = 60.0  # how often fit saves a partial run with cache=
 
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the model was reset to its last good weights."""
 
 
+class CacheKeyError(ValueError):
+    """``fit(..., cache=...)`` was given a hook, corruption or penalty it cannot identify."""
+
+
 def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's random generators (CPU and all GPUs) in one call."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}.")
-    random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)
-    torch.manual_seed(int(seed))
+    """Seed Python's, NumPy's and torch's global generators (CPU and all GPUs) in one call, for a
+    notebook's own draws. aelab's results never depend on them: builders and ``fit`` take ``seed=``."""
+    seed = rng.check_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 
 @dataclass
 class History:
     """Per-epoch means of every loss term on the training and validation sets.
 
-    ``train["loss"]`` is the total objective; the other keys are its terms
-    (``"reconstruction"`` and one per penalty). ``val`` has the same keys, computed without
-    the corruption. ``interrupted`` is True when Ctrl-C stopped training early.
+    ``train["loss"]`` is the total objective; the other keys are the terms the model's ``loss``
+    returns (``"reconstruction"`` and one per penalty, or whatever a subclass adds). ``val`` has
+    the same keys, computed without the corruption. ``interrupted`` is True when Ctrl-C stopped training early.
     """
 
     train: dict[str, list[float]] = field(default_factory=dict)
@@ -70,6 +85,13 @@ class History:
     @classmethod
     def from_dict(cls, d: dict) -> History:
         return cls(**d)
+
+    def append(self, train: dict[str, float], val: dict[str, float] | None) -> None:
+        """Add one epoch; the keys are the terms the model's ``loss`` returned."""
+        for k, v in train.items():
+            self.train.setdefault(k, []).append(v)
+        for k, v in (val or {}).items():
+            self.val.setdefault(k, []).append(v)
 
     def plot(self, ax=None, terms: Sequence[str] | None = None, title: str | None = None):
         """Loss curves: one line per term, training solid, validation dashed. Returns the axes."""
@@ -115,14 +137,18 @@ def _validate_inputs(model: nn.Module, x: torch.Tensor, label: str) -> None:
     if not torch.is_floating_point(x):
         raise TypeError(f"{label} must be a floating-point tensor, got dtype {x.dtype}. "
                         "Use x.float() / 255 for images.")
+    dtype = next((p.dtype for p in model.parameters()), x.dtype)
+    if x.dtype != dtype:
+        raise TypeError(f"{label} have dtype {x.dtype} but the model's weights are {dtype}: convert one to the "
+                        f"other, e.g. x.to({dtype}) (or model.to({x.dtype})).")
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"{label} must have shape (N, ...) with N > 0, got {tuple(x.shape)}.")
     if not torch.isfinite(x).all():
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{label} contains {bad} NaN or infinite values; clean the data before training.")
-    if getattr(model, "loss_name", None) == "bce" and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"{label} has values in [{x.min():.3g}, {x.max():.3g}] but binary cross-entropy needs "
-                         "targets in [0, 1]. Scale the images to [0, 1] or use loss='mse'.")
+    check_targets = getattr(getattr(model, "objective", None), "check_targets", None)
+    if check_targets is not None:
+        check_targets(x, label)
 
 
 def _check_positive(name: str, value, integer: bool) -> None:
@@ -134,7 +160,8 @@ def _check_positive(name: str, value, integer: bool) -> None:
 
 
 def _probe_model(model: nn.Module, x: torch.Tensor) -> None:
-    """Run two samples through the model so a shape mismatch is reported before training."""
+    """Run a few samples through the model so that a shape mismatch, or initial weights that give
+    no finite loss, are reported before training."""
     try:
         with torch.no_grad():
             out = model(x[:2])
@@ -147,37 +174,175 @@ def _probe_model(model: nn.Module, x: torch.Tensor) -> None:
                          "an autoencoder's output must have its input's shape.")
 
 
-def _hook_name(hook: Callable) -> str:
-    return getattr(hook, "__qualname__", repr(hook))
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
-def _config(model, x, x_val, dataset_name, settings) -> dict:
-    from . import __version__
+def identify(obj, role: str) -> str:
+    """What ``obj`` computes, as a string for the cache key: its ``describe()``, a dataclass's or
+    module's repr, or a plain function's name and code. Raises :class:`CacheKeyError` for what
+    cannot be identified (a lambda, a closure, an object whose repr is its memory address)."""
+    if callable(getattr(obj, "describe", None)):
+        text = str(obj.describe())
+    elif isinstance(obj, types.FunctionType):
+        if obj.__name__ == "<lambda>" or obj.__closure__:
+            raise _unidentifiable(obj, role, "a lambda or closure can hide any setting")
+        code = {"code": obj.__code__.co_code.hex(), "consts": repr(obj.__code__.co_consts)}
+        text = f"{obj.__module__}.{obj.__qualname__}:{_cache.make_key(code)}"  # its name and what it runs
+    else:
+        text = repr(obj)  # a dataclass's or module's repr lists its settings
+    if _ADDRESS.search(text):
+        raise _unidentifiable(obj, role, "its description is a memory address, which changes every run")
+    return text
 
-    return {
-        "aelab": __version__,
-        "model": repr(model),
-        "initial_weights": _cache.tensor_digest(*model.state_dict().values()),
-        "data": {"name": dataset_name, "train": _cache.tensor_digest(x),
-                 "val": _cache.tensor_digest(x_val) if x_val is not None else None},
-        "fit": settings,
-    }
+
+def _unidentifiable(obj, role: str, why: str) -> CacheKeyError:
+    return CacheKeyError(
+        f"fit(..., cache=...) cannot tell what the {role} {obj!r} computes ({why}), so it cannot tell a cached "
+        f"result from a stale one. Give it a describe() method returning its settings as a string (as aelab's "
+        f"corruptions, penalties and anneal_k have), or make it a frozen dataclass, or train without cache=.")
+
+
+def _module_state(model: nn.Module) -> dict:
+    """Public plain attributes of every submodule (such as TopK.k): state that the weights don't hold."""
+    plain = (int, float, str, bool, type(None))
+    out = {}
+    for name, module in model.named_modules():
+        attrs = {k: v for k, v in vars(module).items()
+                 if not k.startswith("_") and k != "training" and isinstance(v, plain)}
+        if attrs:
+            out[name or "."] = attrs
+    return out
+
+
+def _loose(obj, role: str) -> str:
+    """Without a cache, a run only has to match itself within this process: the repr will do."""
+    return repr(obj)
+
+
+def _describe_model(model: nn.Module, strict: bool) -> dict:
+    describe = identify if strict else _loose
+    corruption = getattr(model, "corruption", None)
+    return {"class": f"{type(model).__module__}.{type(model).__qualname__}",
+            "modules": {name: repr(child) for name, child in model.named_children()},
+            "state": _module_state(model),
+            "objective": describe(getattr(model, "objective", None), "objective"),
+            "corruption": describe(corruption, "corruption") if corruption is not None else None,
+            "penalties": [describe(p, "penalty") for p in getattr(model, "penalties", ())]}
+
+
+@dataclass
+class _State:
+    """One consistent point of a run: what a checkpoint holds. Copies, never live objects."""
+
+    model: dict
+    optimizer: dict
+    scheduler: dict | None
+    history: History
+
+    @classmethod
+    def capture(cls, model, optimizer, scheduler, history) -> _State:
+        return cls(copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict()),
+                   copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None,
+                   copy.deepcopy(history))
+
+    def restore(self, model, optimizer, scheduler) -> History:
+        """Put model, optimizer and scheduler back to this point; return a copy of its History."""
+        model.load_state_dict(self.model)
+        optimizer.load_state_dict(copy.deepcopy(self.optimizer))
+        if scheduler is not None and self.scheduler is not None:
+            scheduler.load_state_dict(self.scheduler)
+        return copy.deepcopy(self.history)
+
+
+class Checkpoint:
+    """A run's cache entry: its key, what changed since the stored run, load, save and resume.
+
+    The key is a hash of everything that changes the result and nothing else (no memory
+    addresses): aelab's version, the model (its modules, their plain attributes, its objective,
+    corruption and penalties as they describe themselves) and its initial weights, the data and
+    the settings of ``fit``. Saving never raises: a cache folder that cannot be written costs the
+    cache, not the training, and says so once.
+    """
+
+    def __init__(self, name: str, config: dict):
+        self.name, self.config, self.key = name, config, _cache.make_key(config)
+        self.path = _cache.check_name(name)  # a name the file system cannot store fails before training
+        self.writable = True
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise PermissionError(13, "the folder is read-only")
+        except OSError as error:
+            self._warn(f"cannot write to the cache folder {folder} ({error.strerror or error})")
+
+    def _warn(self, why: str) -> None:
+        if self.writable:
+            self.writable = False
+            warnings.warn(f"aelab cache: {why}; the model trains and fit returns it and its History, but "
+                          f"'{self.name}' is not saved. Set AELAB_CACHE_DIR to a writable folder to keep it.",
+                          RuntimeWarning, stacklevel=3)
+
+    def load(self, model: nn.Module, epochs: int) -> _State | None:
+        """The stored state of this run (complete or partial), or None; a wrong entry is moved aside."""
+        payload = _cache.load(self.name, self.key, self.config, check=lambda p: _check_payload(p, model, epochs))
+        if payload is None:
+            return None
+        history = History.from_dict(payload["history"])
+        return _State(payload["state_dict"], payload.get("optimizer") or {}, payload.get("scheduler"), history)
+
+    def save(self, state: _State, complete: bool) -> bool:
+        """Write ``state`` atomically; False (with a warning) when the folder cannot take it."""
+        if not self.writable:
+            return False
+        if complete and not _finite_state(state):
+            raise TrainingDivergedError("refusing to cache a run with non-finite weights or losses as complete")
+        try:
+            _cache.save(self.name, {"key": self.key, "config": json.dumps(self.config, sort_keys=True),
+                                    "complete": complete, "state_dict": state.model, "optimizer": state.optimizer,
+                                    "scheduler": state.scheduler, "history": state.history.to_dict()})
+        except OSError as error:
+            self._warn(f"could not write {self.path} ({error.strerror or error})")
+            return False
+        return True
+
+
+def _finite_state(state: _State) -> bool:
+    values = [v for vs in (*state.history.train.values(), *state.history.val.values()) for v in vs]
+    return all(math.isfinite(v) for v in values) and all(
+        torch.isfinite(t).all() for t in state.model.values() if torch.is_floating_point(t))
+
+
+def _check_payload(payload: dict, model: nn.Module, epochs: int) -> None:
+    """Raise CorruptCheckpoint unless the payload is a run of this model, finite and self-consistent."""
+    corrupt = _cache.CorruptCheckpoint
+    state, expected = payload.get("state_dict"), model.state_dict()
+    if not isinstance(state, dict) or set(state) != set(expected):
+        raise corrupt("its weights are not this model's (other parameter names)")
+    for k, v in expected.items():
+        if not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape or state[k].dtype != v.dtype:
+            raise corrupt(f"its weight {k!r} does not fit this model ({tuple(v.shape)}, {v.dtype})")
+    try:
+        history = History.from_dict(payload["history"])
+        lengths = {len(v) for v in (*history.train.values(), *history.val.values())}
+    except (KeyError, TypeError, AttributeError) as error:
+        raise corrupt(f"its History is missing or malformed ({error})") from error
+    if not history.train or len(lengths) != 1 or history.epochs != epochs:
+        raise corrupt("its History does not match its epochs")
+    complete = payload.get("complete")
+    if complete not in (True, False) or complete != (history.epochs_done == epochs):
+        raise corrupt("its 'complete' flag does not match its History")
+    if not complete and not isinstance(payload.get("optimizer"), dict):
+        raise corrupt("a partial run without its optimizer state")
+    if not _finite_state(_State(state, {}, None, history)):
+        raise corrupt("it holds NaN or infinite weights or losses")
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> dict[str, float]:
     """Mean of each loss term over ``x`` (no corruption), as floats. ``x`` may live anywhere."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    sums = None
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device)
-        total, terms = model.loss(xb)
-        values = torch.stack([total, *terms.values()]) * len(xb)
-        sums = values if sums is None else sums + values
-    model.train(was_training)
-    return dict(zip(["loss", *terms], (sums / len(x)).tolist()))
+    names, means = _loss_sums(model, x, batch_size)
+    return dict(zip(names, means.tolist()))
 
 
 @torch.no_grad()
@@ -205,21 +370,39 @@ def _make_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float)
         return cls(model.parameters(), lr=lr, weight_decay=weight_decay, **extra)
 
 
-def _train_one_epoch(model, optimizer, x, batch_size, generator, autocast) -> torch.Tensor:
-    """One pass over ``x`` in random mini-batches; returns the summed terms (not yet averaged)."""
+def _train_one_epoch(model, optimizer, x, batch_size, seed, autocast) -> tuple[list[str], torch.Tensor]:
+    """One pass over ``x`` in random mini-batches; returns the term names and their sums (not yet
+    averaged, still on the device). ``seed`` fixes both the batch order and the corruption noise."""
     model.train()
-    order = torch.randperm(len(x), generator=generator).to(x.device)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)).to(x.device)
+    noise = torch.Generator(device=x.device).manual_seed(seed)
     sums = None
     for start in range(0, len(x), batch_size):
         xb = x[order[start:start + batch_size]]
         with autocast():
-            total, terms = model.loss(xb)
+            total, terms = model.loss(xb, generator=noise)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
         batch = torch.stack([total, *terms.values()]).detach() * len(xb)
         sums = batch if sums is None else sums + batch
-    return sums
+    return ["loss", *terms], sums
+
+
+@torch.no_grad()
+def _loss_sums(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> tuple[list[str], torch.Tensor]:
+    """The means of the loss terms over ``x`` in eval mode, left on the device (no sync)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    sums = None
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device)
+        total, terms = model.loss(xb)
+        values = torch.stack([total, *terms.values()]) * len(xb)
+        sums = values if sums is None else sums + values
+    model.train(was_training)
+    return ["loss", *terms], sums / len(x)
 
 
 class _Progress:
@@ -252,9 +435,39 @@ def _interactive() -> bool:
     return "ipykernel" in sys.modules or sys.stderr.isatty()
 
 
+def _settings(epochs, lr, batch_size, optimizer, weight_decay, schedule, amp) -> dict:
+    _check_positive("epochs", epochs, integer=True)
+    _check_positive("lr", lr, integer=False)
+    _check_positive("batch_size", batch_size, integer=True)
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or \
+            not 0 <= weight_decay < math.inf:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}.")
+    if optimizer not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
+    if schedule not in (None, "cosine"):
+        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
+    return {"epochs": int(epochs), "lr": lr, "batch_size": int(batch_size), "optimizer": optimizer,
+            "weight_decay": weight_decay, "schedule": schedule, "amp": bool(amp)}
+
+
+def _run_config(model, x, x_val, dataset_name, settings, hooks, strict: bool) -> dict:
+    """Everything that determines the result except the initial weights (added by ``fit``)."""
+    from . import __version__
+
+    describe = identify if strict else _loose
+    return {"aelab": __version__, "model": _describe_model(model, strict),
+            "data": {"name": dataset_name, "train": _cache.tensor_digest(x),
+                     "val": _cache.tensor_digest(x_val) if x_val is not None else None},
+            "fit": {**settings, "hooks": [describe(h, "hook") for h in hooks]}}
+
+
+def _weights_digest(model: nn.Module) -> str:
+    return _cache.tensor_digest(*model.state_dict().values())
+
+
 def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: int = 128,
         optimizer: str = "adam", weight_decay: float = 0.0, schedule: str | None = None,
-        hooks: Sequence[Callable] = (), seed: int = 0, device: str | torch.device = "auto",
+        hooks: Sequence[Callable] = (), seed: int | torch.Generator = 0, device: str | torch.device = "auto",
         cache: str | None = None, amp: bool = False, progress="auto") -> History:
     """Train ``model`` (an :class:`~aelab.models.Autoencoder`) in place and return its History.
 
@@ -265,141 +478,189 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         optimizer: ``"adam"`` or ``"sgd"`` (momentum 0.9).
         schedule: None or ``"cosine"`` (learning rate decayed to 0 over the epochs).
         hooks: callables ``hook(epoch, model, optimizer)`` run at the start of every epoch
-            (epoch counts from 0), e.g. :func:`aelab.activations.anneal_k`.
-        seed: seeds the initial batch order and the corruption noise, epoch by epoch, so a run
-            resumed from a checkpoint continues exactly as an uninterrupted one.
+            (epoch counts from 0), e.g. :func:`aelab.activations.anneal_k`. With ``cache`` each
+            must be identifiable (a ``describe()`` method, a dataclass, or a plain function).
+        seed: an integer (any) or a ``torch.Generator`` (one number is drawn from it). ``fit``
+            owns the generators of the batch order and of the corruption noise, reseeded epoch by
+            epoch from it, so a resumed run continues exactly as an uninterrupted one; torch's
+            global generator is neither read nor changed.
         device: ``"auto"`` (AELAB_DEVICE, then CUDA, then MPS, then CPU) or a device name.
         cache: a name: load the model trained before under that name if everything that
-            determines the result is unchanged, else train and save it there.
+            determines the result is unchanged (see :class:`Checkpoint`), else train and save it.
         amp: bfloat16 autocast on CUDA (ignored elsewhere).
         progress: ``"auto"``, ``"bar"``, ``"lines"`` or False.
 
     Raises:
         ValueError / TypeError: bad inputs or settings, before any training.
-        TrainingDivergedError: the loss became NaN or infinite; the model keeps the weights
-            of the last good epoch.
+        CacheKeyError: with ``cache``, a hook, corruption or penalty that cannot be identified.
+        TrainingDivergedError: a training or validation loss became NaN or infinite; the model,
+            optimizer and scheduler are reset to the end of the last good epoch.
 
-    Ctrl-C stops training cleanly: the model keeps what it learned, the returned History has
-    ``interrupted=True`` and, with ``cache``, the partial run is saved to resume next time.
+    Ctrl-C stops training cleanly at any point: the model, optimizer, scheduler and the returned
+    History (``interrupted=True``) are those of the last whole epoch and, with ``cache``, that
+    partial run is saved. Calling ``fit`` again (with this model object or a freshly built one)
+    resumes it, bit-identical to an uninterrupted run.
     """
     x, x_val, dataset_name = _split(data)
-    _check_positive("epochs", epochs, integer=True)
-    _check_positive("lr", lr, integer=False)
-    _check_positive("batch_size", batch_size, integer=True)
-    if not isinstance(weight_decay, (int, float)) or not 0 <= weight_decay < math.inf:
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}.")
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
+    settings = _settings(epochs, lr, batch_size, optimizer, weight_decay, schedule, amp)
     if not hasattr(model, "loss") or not isinstance(model, nn.Module):
         raise TypeError("fit trains an aelab Autoencoder (an nn.Module with a .loss(x) method).")
+    hooks = tuple(hooks)
+    if not all(callable(h) for h in hooks):
+        raise TypeError("each hook must be callable as hook(epoch, model, optimizer).")
     _validate_inputs(model, x, "the training inputs")
     if x_val is not None:
         _validate_inputs(model, x_val, "the validation inputs")
         if x_val.shape[1:] != x.shape[1:]:
             raise ValueError(f"validation inputs have shape {tuple(x_val.shape[1:])}, "
                              f"training inputs {tuple(x.shape[1:])}.")
+    seed = rng.resolve_seed(seed)
     device = pick_device(device)
     model.to(device)
-    _probe_model(model, x.to(device))
+    x, x_val = x.to(device), (x_val.to(device) if x_val is not None else None)
+    _probe_model(model, x)
 
-    settings = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "optimizer": optimizer,
-                "weight_decay": weight_decay, "schedule": schedule, "seed": int(seed),
-                "hooks": [_hook_name(h) for h in hooks], "amp": bool(amp)}
-    seed_everything(seed)
-    config = _config(model, x, x_val, dataset_name, settings) if cache else None
-    key = _cache.make_key(config) if cache else None
+    # The run's identity. A model that an interrupted fit left behind continues that run: its
+    # weights are no longer the initial ones, so the run's own config is taken back from it.
+    def current_config():
+        return _run_config(model, x, x_val, dataset_name, {**settings, "seed": seed}, hooks, strict=bool(cache))
+
+    # Hashing the data and weights costs a fixed moment, so a run without a cache skips it unless
+    # it may be the continuation of an interrupted one.
+    left = model.__dict__.get("_aelab_interrupted")
+    config = current_config() if (cache or left is not None) else None
+    same_run = left is not None and left["match"] == config and left["weights"] == _weights_digest(model)
+    if same_run and left["config"] is not None:
+        config = left["config"]
+    elif config is not None:
+        config = {**config, "initial_weights": _weights_digest(model)}
+    checkpoint = Checkpoint(cache, config) if cache else None
 
     opt = _make_optimizer(optimizer, model, lr, weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None
-    history = History(train={k: [] for k in ["loss", *model.term_names()]},
-                      val={k: [] for k in ["loss", *model.term_names()]} if x_val is not None else {},
-                      epochs=epochs, device=str(device))
-
-    if cache:
-        payload = _cache.load(cache, key, config)
-        if payload is not None:
-            model.load_state_dict(payload["state_dict"])
-            model.to(device)
-            history = History.from_dict(payload["history"])
-            if payload.get("complete"):
-                for hook in hooks:  # hooks set attributes (such as TopK.k) that weights don't hold
-                    hook(epochs - 1, model, opt)
-                history.from_cache = True
-                print(f"Loaded '{cache}' from the cache ({_cache.entry_path(cache)}): {history.epochs_done} epochs.")
-                _leave_rng_seeded(seed, epochs)
-                return history
-            opt.load_state_dict(payload["optimizer"])
-            if scheduler is not None and payload.get("scheduler"):
-                scheduler.load_state_dict(payload["scheduler"])
-            history.interrupted = False
-            print(f"Resuming '{cache}' from epoch {history.epochs_done + 1} of {epochs}.")
-
-    def save(complete: bool) -> None:
-        if cache:
-            _cache.save(cache, {"key": key, "config": json.dumps(config, sort_keys=True), "complete": complete,
-                                "state_dict": model.state_dict(), "optimizer": opt.state_dict(),
-                                "scheduler": scheduler.state_dict() if scheduler else None,
-                                "history": history.to_dict()})
+    state = _State.capture(model, opt, scheduler, History(epochs=epochs, device=str(device)))
+    _check_finite_loss(model, x_val if x_val is not None else x[:batch_size], "the initial weights")
+    stored = (checkpoint.load(model, epochs) if checkpoint else None) or (left["state"] if same_run else None)
+    if stored is not None:
+        state = stored
+        history = _resume(state, model, opt, scheduler, hooks, device)
+        if history.complete:
+            model.__dict__.pop("_aelab_interrupted", None)
+            history.from_cache = True
+            print(f"Loaded '{cache}' from the cache ({checkpoint.path}): {history.epochs_done} epochs.")
+            return history
+        print(f"Resuming '{cache or type(model).__name__}' from epoch {history.epochs_done + 1} of {epochs}.")
 
     use_amp = bool(amp) and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else _no_autocast
-    x, x_val = x.to(device), (x_val.to(device) if x_val is not None else None)
-    progress_bar = _Progress(progress, epochs, cache or type(model).__name__) if progress else None
-    started, last_save = time.perf_counter(), time.perf_counter()
-    good_state = good_opt = None
+    x_check = x_val if x_val is not None else x[:batch_size]  # the loss the weights after an epoch must give
+    bar = _Progress(progress, epochs, cache or type(model).__name__) if progress else None
+    started = last_save = time.perf_counter()
     try:
-        for epoch in range(history.epochs_done, epochs):
-            good_state = copy.deepcopy(model.state_dict())
-            good_opt = copy.deepcopy(opt.state_dict())
-            torch.manual_seed(int(seed) * 100_003 + epoch)  # the corruption noise of this epoch
-            generator = torch.Generator().manual_seed(int(seed) * 100_003 + epoch)
+        for epoch in range(state.history.epochs_done, epochs):
+            history = copy.deepcopy(state.history)
             for hook in hooks:
                 hook(epoch, model, opt)
-            sums = _train_one_epoch(model, opt, x, batch_size, generator, autocast)
-            train = dict(zip(history.train, (sums / len(x)).tolist()))  # the epoch's one sync
-            if not all(math.isfinite(v) for v in train.values()):
-                model.load_state_dict(good_state)
-                opt.load_state_dict(good_opt)
+            with _global_rng_fixed(rng.epoch_seed(seed, epoch), device):  # for corruptions without generator=
+                names, sums = _train_one_epoch(model, opt, x, batch_size, rng.epoch_seed(seed, epoch), autocast)
+            # The weights after the last step must be finite and give a finite loss too.
+            check_names, check = _loss_sums(model, x_check)
+            finite = torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all().reshape(1)
+            values = torch.cat([sums / len(x), check, finite.to(check.dtype)]).tolist()  # the epoch's one sync
+            values, weights_finite = values[:-1], values[-1] == 1.0
+            train, checked = dict(zip(names, values[:len(names)])), dict(zip(check_names, values[len(names):]))
+            if not weights_finite or not all(math.isfinite(v) for v in values):
+                state.restore(model, opt, scheduler)
+                which = "training loss" if not all(math.isfinite(v) for v in train.values()) else \
+                    ("validation loss" if x_val is not None else "end-of-epoch loss")
+                bad = next((v for v in values if not math.isfinite(v)), None)
+                what = f"The {which} became {bad}" if bad is not None else "The weights became NaN or infinite"
                 raise TrainingDivergedError(
-                    f"The loss became {train['loss']} in epoch {epoch + 1}; the model was reset to its weights "
-                    f"after epoch {epoch}. Lower the learning rate (lr={lr}) or the penalty weights, or check "
-                    "the inputs.")
-            val = evaluate(model, x_val) if x_val is not None else None
-            for k, v in train.items():
-                history.train[k].append(v)
-            for k, v in (val or {}).items():
-                history.val[k].append(v)
+                    f"{what} in epoch {epoch + 1}; "
+                    f"the model was reset to its weights after epoch {epoch}. Lower the learning rate (lr={lr}) "
+                    "or the penalty weights, or check the inputs.")
+            history.append(train, checked if x_val is not None else None)
             if scheduler is not None:
                 scheduler.step()
-            if progress_bar:
-                progress_bar.update(epoch + 1, train, val)
-            if cache and time.perf_counter() - last_save > 60:  # a crash loses at most a minute
-                save(complete=False)
+            history.seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            state = _State.capture(model, opt, scheduler, history)  # the commit point of this epoch
+            if bar:
+                bar.update(epoch + 1, train, checked if x_val is not None else None)
+            if checkpoint and time.perf_counter() - last_save > SAVE_EVERY_S:  # a crash loses at most this
+                checkpoint.save(state, complete=False)
                 last_save = time.perf_counter()
     except KeyboardInterrupt:
-        if good_state is not None:  # back to the end of the last whole epoch, so a resume is exact
-            model.load_state_dict(good_state)
-            opt.load_state_dict(good_opt)
-        history.interrupted = True
-        print(f"\nInterrupted after {history.epochs_done} of {epochs} epochs: the model keeps what it learned"
-              + (f"; saved to the cache as a partial run, fit(..., cache='{cache}') resumes it." if cache else "."),
-              file=sys.stderr)
+        history = _resume(state, model, opt, scheduler, hooks, device)
+        history.interrupted = not history.complete
+        if history.interrupted:
+            model.__dict__["_aelab_interrupted"] = {"match": current_config(), "config": config,
+                                                    "weights": _weights_digest(model), "state": state}
+            print(f"\nInterrupted after {history.epochs_done} of {epochs} epochs: the model keeps what it learned "
+                  "up to there; fit(...) again with the same arguments resumes it"
+                  + (f" (saved to the cache as a partial run '{cache}')." if cache else "."), file=sys.stderr)
     finally:
-        history.seconds += time.perf_counter() - started
-        if progress_bar:
-            progress_bar.close()
-    save(complete=not history.interrupted)
-    _leave_rng_seeded(seed, epochs)
+        if bar:
+            bar.close()
+    history = copy.deepcopy(state.history) if not history.interrupted else history
+    if not history.interrupted:
+        model.__dict__.pop("_aelab_interrupted", None)
+    if checkpoint and state.history.epochs_done:  # an interrupt before the first epoch leaves nothing to resume
+        try:
+            checkpoint.save(state, complete=history.complete)
+        except KeyboardInterrupt:  # the file is still the old entry or the new one, never a mix
+            print(f"\nInterrupted while saving '{cache}': finishing the save (it takes a moment) so that the "
+                  "cache holds what fit returns.", file=sys.stderr)
+            checkpoint.save(state, complete=history.complete)
     return history
 
 
-def _leave_rng_seeded(seed: int, epochs: int) -> None:
-    """Leave the global RNG in a state that depends only on fit's arguments. Training draws from it
-    (corruption noise) and a cache load does not; without this, a model built after ``fit`` would
-    get other initial weights on a notebook's second run, and miss its own cache entry."""
-    torch.manual_seed(int(seed) * 100_003 + epochs)
+def _resume(state: _State, model, opt, scheduler, hooks, device) -> History:
+    """Put the run back to ``state``; hooks set attributes (such as TopK.k) that weights don't hold,
+    so they are replayed for the last epoch done."""
+    history = state.restore(model, opt, scheduler)
+    model.to(device)
+    if history.epochs_done:
+        for hook in hooks:
+            hook(history.epochs_done - 1, model, opt)
+    history.device = str(device)
+    return history
+
+
+def _check_finite_loss(model: nn.Module, x: torch.Tensor, what: str) -> None:
+    names, values = _loss_sums(model, x)
+    if not torch.isfinite(values).all():
+        raise TrainingDivergedError(f"{what} give a non-finite loss ({dict(zip(names, values.tolist()))}) before "
+                                    "any training: check the model's weights and the inputs.")
+
+
+class _global_rng_fixed:
+    """Seed torch's global generator (the CPU's and the training device's) for one epoch and put
+    both back afterwards: a corruption that draws from it (one without ``generator=``) is then
+    reproducible, and nothing outside the epoch sees a change."""
+
+    def __init__(self, seed: int, device: torch.device):
+        self.seed, self.device = seed, device
+
+    def __enter__(self):
+        self.cpu = torch.random.get_rng_state()
+        torch.default_generator.manual_seed(self.seed)
+        if self.device.type == "cuda":
+            self.accelerator = torch.cuda.get_rng_state(self.device)
+            with torch.cuda.device(self.device):
+                torch.cuda.manual_seed(self.seed)
+        elif self.device.type == "mps":
+            self.accelerator = torch.mps.get_rng_state()
+            torch.mps.manual_seed(self.seed)
+        return self
+
+    def __exit__(self, *exc):
+        torch.random.set_rng_state(self.cpu)
+        if self.device.type == "cuda":
+            torch.cuda.set_rng_state(self.accelerator, self.device)
+        elif self.device.type == "mps":
+            torch.mps.set_rng_state(self.accelerator)
+        return False
 
 
 class _no_autocast:

@@ -143,3 +143,31 @@ def test_failed_download_checksum_is_reported(tmp_path, monkeypatch, capsys):
 def test_dataset_to_moves_every_tensor():
     d = aelab.load("digits", n_train=20, n_val=5, n_test=5, verbose=False).to("cpu")
     assert d.x_val.device.type == "cpu" and "digits" in repr(d)
+
+
+@pytest.mark.parametrize("damage, match", [
+    ("cut_header", "header is cut short"),
+    ("odd_length", "truncated"),
+    ("wrong_size", "27x27, MNIST's are 28x28"),
+    ("labels_out_of_range", "not the classes 0-9"),
+    ("images_as_labels", "images in place of labels"),
+])
+def test_a_damaged_idx_file_gets_the_dataset_error_with_its_remedy(tmp_path, damage, match):
+    folder = make_idx_folder(tmp_path / "data" / "MNIST" / "raw", n_train=10, n_test=5)
+    images, labels = folder / "train-images-idx3-ubyte", folder / "train-labels-idx1-ubyte"
+    if damage == "cut_header":
+        images.write_bytes(images.read_bytes()[:9])
+    elif damage == "odd_length":
+        write_idx(labels, np.zeros(10))
+        raw = bytearray(labels.read_bytes())
+        raw[2] = 0x0B  # 2-byte values over an odd number of bytes
+        labels.write_bytes(bytes(raw) + b"\x00")
+    elif damage == "wrong_size":
+        write_idx(images, np.zeros((10, 27, 27)))
+    elif damage == "labels_out_of_range":
+        write_idx(labels, np.full(10, 12))
+    else:
+        write_idx(labels, np.zeros((10, 28, 28)))
+    with pytest.raises(aelab.DatasetNotFoundError, match=match) as error:
+        aelab.load("mnist", n_val=1)
+    assert "Delete" in str(error.value)
