@@ -77,6 +77,8 @@ class Claims:
         if below is None and above is None:
             raise ValueError("a claim needs a bound: below=..., above=... or both.")
         value = float(value)
+        below = None if below is None else float(below)  # numpy bounds would make `holds` a numpy bool,
+        above = None if above is None else float(above)  # which the JSON record cannot hold
         holds = value == value and (below is None or value < below) and (above is None or value > above)
         bound = " and ".join(b for b in (f"> {above:g}" if above is not None else "",
                                          f"< {below:g}" if below is not None else "") if b)

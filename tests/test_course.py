@@ -60,3 +60,13 @@ def test_setup_prints_versions_and_device(capsys):
     device = course.setup(seed=3, device="cpu")
     out = capsys.readouterr().out
     assert device.type == "cpu" and "torch" in out and "Device: cpu" in out and "seed 3" in out
+
+
+def test_numpy_values_and_bounds_are_recorded(tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setenv("AELAB_RESULTS_DIR", str(tmp_path / "raw"))
+    claims = course.Claims("99_demo", "digits", fast=False)
+    claims.check("gap", np.float64(0.3), above=np.float64(0.1), below=np.float32(1.0))
+    record = json.loads((tmp_path / "raw" / "99_demo__digits__full.json").read_text())
+    assert record["claims"][0]["holds"] is True and record["claims"][0]["bound"] == "> 0.1 and < 1"
