@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import sys
+import textwrap
 
 import torch
 
@@ -41,8 +42,8 @@ def setup(seed: int = 0, device: str = "auto") -> torch.device:
     # several times slower; flushing them to zero changes no result the course asserts.
     torch.set_flush_denormal(True)
     chosen = pick_device(device)
-    print(f"Python {platform.python_version()} | torch {torch.__version__} | torchvision {torchvision.__version__} | "
-          f"scikit-learn {sklearn.__version__} | matplotlib {matplotlib.__version__} | aelab {__version__}")
+    print(f"Python {platform.python_version()} | torch {torch.__version__} | torchvision {torchvision.__version__}")
+    print(f"scikit-learn {sklearn.__version__} | matplotlib {matplotlib.__version__} | aelab {__version__}")
     print(f"Device: {describe_device(chosen)} | seed {seed} | fast run: {is_fast()}")
     return chosen
 
@@ -55,6 +56,20 @@ def load_dataset(name: str, supported=("mnist", "fashion-mnist", "digits"), **si
         raise RuntimeError(f"This notebook supports {', '.join(supported)}, not {data.name!r} "
                            f"({data.source}). Set AELAB_DATASET to one of the supported datasets.")
     return data
+
+
+WIDTH = 100  # characters: what a JupyterLab output area shows in one line on a laptop, file browser open
+
+
+def fit_width(line: str, keep: str = "") -> str:
+    """``line`` wrapped at spaces to :data:`WIDTH` characters, later lines indented by two; the
+    substring ``keep`` (a value with its bound) is never split across lines."""
+    if len(line) <= WIDTH:
+        return line
+    glued = keep.replace(" ", "\u00a0")   # textwrap does not break at a no-break space
+    text = line.replace(keep, glued) if keep else line
+    wrapped = textwrap.fill(text, WIDTH, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\u00a0", " ") if keep else wrapped
 
 
 class Claims:
@@ -84,10 +99,9 @@ class Claims:
                                          f"< {below:g}" if below is not None else "") if b)
         asserted = tier == "fast" or not self.fast
         mark = ("✔" if holds else "✘") if asserted else ("·" if holds else "!")
-        line = f"{mark} {claim}: {value:.4g} (claim: {bound})"
-        if not asserted:
-            line += " [full-size claim: not asserted at the fast size]"
-        print(line + (f"  {note}" if note else ""))
+        result = f"{value:.4g} (claim: {bound})"
+        unasserted = "" if asserted else " [full-size claim: not asserted at the fast size]"
+        print(fit_width(f"{mark} {claim}: {result}{unasserted}" + (f"  {note}" if note else ""), keep=result))
         self.records.append({"claim": claim, "value": value, "bound": bound, "tier": tier, "holds": holds,
                              "asserted": asserted})
         self._save()

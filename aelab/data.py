@@ -306,7 +306,9 @@ def load(name: str = "auto", *, n_train: int | None = None, n_val: int | None = 
                    x_test=x_test[test_idx], y_test=y_test[test_idx],
                    classes=CLASS_NAMES[name], source=source)
     if verbose:
-        print(f"Loaded {data}")
+        c, h, w = data.image_shape
+        print(f"Loaded {name}: train {len(data.x_train)}, val {len(data.x_val)}, test {len(data.x_test)}, "
+              f"images {c}x{h}x{w}\n  from {source}")
     return data
 
 

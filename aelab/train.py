@@ -468,7 +468,7 @@ def _weights_digest(model: nn.Module) -> str:
 def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: int = 128,
         optimizer: str = "adam", weight_decay: float = 0.0, schedule: str | None = None,
         hooks: Sequence[Callable] = (), seed: int | torch.Generator = 0, device: str | torch.device = "auto",
-        cache: str | None = None, amp: bool = False, progress="auto") -> History:
+        cache: str | None = None, label: str | None = None, amp: bool = False, progress="auto") -> History:
     """Train ``model`` (an :class:`~aelab.models.Autoencoder`) in place and return its History.
 
     Args:
@@ -487,6 +487,9 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         device: ``"auto"`` (AELAB_DEVICE, then CUDA, then MPS, then CPU) or a device name.
         cache: a name: load the model trained before under that name if everything that
             determines the result is unchanged (see :class:`Checkpoint`), else train and save it.
+        label: what the progress bar and the messages call this run, for people (for example
+            ``"k-sparse AE, k = 10"``); not part of the cache key. Default: the model's class
+            and layer sizes, such as ``"Autoencoder 784-1000-784"``.
         amp: bfloat16 autocast on CUDA (ignored elsewhere).
         progress: ``"auto"``, ``"bar"``, ``"lines"`` or False.
 
@@ -514,6 +517,9 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         if x_val.shape[1:] != x.shape[1:]:
             raise ValueError(f"validation inputs have shape {tuple(x_val.shape[1:])}, "
                              f"training inputs {tuple(x.shape[1:])}.")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ValueError(f"label must be a non-empty string (what the progress bar shows), got {label!r}.")
+    label = label or _default_label(model)
     seed = rng.resolve_seed(seed)
     device = pick_device(device)
     model.to(device)
@@ -547,14 +553,14 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         if history.complete:
             model.__dict__.pop("_aelab_interrupted", None)
             history.from_cache = True
-            print(f"Loaded '{cache}' from the cache ({checkpoint.path}): {history.epochs_done} epochs.")
+            print(f"{label}: loaded from the cache ({history.epochs_done} epochs).")
             return history
-        print(f"Resuming '{cache or type(model).__name__}' from epoch {history.epochs_done + 1} of {epochs}.")
+        print(f"{label}: resuming from epoch {history.epochs_done + 1} of {epochs}.")
 
     use_amp = bool(amp) and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else _no_autocast
     x_check = x_val if x_val is not None else x[:batch_size]  # the loss the weights after an epoch must give
-    bar = _Progress(progress, epochs, cache or type(model).__name__) if progress else None
+    bar = _Progress(progress, epochs, label) if progress else None
     started = last_save = time.perf_counter()
     try:
         for epoch in range(state.history.epochs_done, epochs):
@@ -596,9 +602,9 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         if history.interrupted:
             model.__dict__["_aelab_interrupted"] = {"match": current_config(), "config": config,
                                                     "weights": _weights_digest(model), "state": state}
-            print(f"\nInterrupted after {history.epochs_done} of {epochs} epochs: the model keeps what it learned "
-                  "up to there; fit(...) again with the same arguments resumes it"
-                  + (f" (saved to the cache as a partial run '{cache}')." if cache else "."), file=sys.stderr)
+            print(f"\n{label}: interrupted after {history.epochs_done} of {epochs} epochs. The model keeps what it\n"
+                  "learned up to there; fit(...) again with the same arguments resumes it"
+                  + (f"\n(saved to the cache as a partial run, '{cache}')." if cache else "."), file=sys.stderr)
     finally:
         if bar:
             bar.close()
@@ -609,10 +615,19 @@ def fit(model: nn.Module, data, *, epochs: int, lr: float = 1e-3, batch_size: in
         try:
             checkpoint.save(state, complete=history.complete)
         except KeyboardInterrupt:  # the file is still the old entry or the new one, never a mix
-            print(f"\nInterrupted while saving '{cache}': finishing the save (it takes a moment) so that the "
-                  "cache holds what fit returns.", file=sys.stderr)
+            print(f"\n{label}: interrupted while saving to the cache. Finishing the save (it takes a moment)\n"
+                  "so that the cache holds what fit returns.", file=sys.stderr)
             checkpoint.save(state, complete=history.complete)
     return history
+
+
+def _default_label(model: nn.Module) -> str:
+    """``"Autoencoder 784-1000-784"``: the class and the layer sizes a person knows the model by."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears or any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules()):
+        return type(model).__name__
+    sizes = [linears[0].in_features, *(m.out_features for m in linears)]
+    return f"{type(model).__name__} {'-'.join(map(str, sizes))}"
 
 
 def _resume(state: _State, model, opt, scheduler, hooks, device) -> History:

@@ -70,3 +70,18 @@ def test_numpy_values_and_bounds_are_recorded(tmp_path, monkeypatch):
     claims.check("gap", np.float64(0.3), above=np.float64(0.1), below=np.float32(1.0))
     record = json.loads((tmp_path / "raw" / "99_demo__digits__full.json").read_text())
     assert record["claims"][0]["holds"] is True and record["claims"][0]["bound"] == "> 0.1 and < 1"
+
+
+def test_a_long_claim_line_wraps_to_the_width_without_splitting_its_value(capsys):
+    claims = course.Claims("nb", "digits", fast=False)
+    claim = "train squared error (sum over pixels, mean over images) = sum of discarded eigenvalues (max deviation)"
+    claims.check(claim, 2.714e-16, below=1e-9)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(len(line) <= course.WIDTH for line in lines)
+    assert lines[1].startswith("  ") and lines[1].endswith("2.714e-16 (claim: < 1e-09)")
+    assert " ".join(line.strip() for line in lines) == f"✔ {claim}: 2.714e-16 (claim: < 1e-09)"
+
+
+def test_setup_prints_lines_that_fit_the_width(capsys):
+    course.setup(seed=0, device="cpu")
+    assert all(len(line) <= course.WIDTH for line in capsys.readouterr().out.splitlines())

@@ -232,4 +232,21 @@ def test_progress_lines_in_ci(tiny_images, monkeypatch, capsys):
     monkeypatch.setenv("CI", "true")
     aelab.fit(small_model(), tiny_images, epochs=8, progress="auto")
     lines = [line for line in capsys.readouterr().out.splitlines() if "epoch" in line]
-    assert 2 <= len(lines) <= 6 and lines[-1].startswith("[Autoencoder] epoch 8/8")
+    assert 2 <= len(lines) <= 6 and lines[-1].startswith("[Autoencoder 64-6-64] epoch 8/8")
+
+
+def test_progress_and_messages_use_the_label_not_the_cache_key(tiny_images, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("AELAB_CACHE_DIR", str(tmp_path))
+    aelab.fit(small_model(), tiny_images, epochs=2, cache="run_key_x", label="plain AE, code 6")
+    trained = capsys.readouterr().out
+    assert "[plain AE, code 6] epoch 2/2" in trained and "run_key_x" not in trained
+    # the label is not part of the cache key: another label finds the same entry
+    history = aelab.fit(small_model(), tiny_images, epochs=2, cache="run_key_x", label="another name")
+    assert history.from_cache and "another name: loaded from the cache (2 epochs)." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("label", ["", "   ", 3])
+def test_a_label_must_be_a_non_empty_string(tiny_images, label):
+    with pytest.raises(ValueError, match="label must be a non-empty string"):
+        aelab.fit(small_model(), tiny_images, epochs=1, label=label)
