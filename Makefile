@@ -114,6 +114,7 @@ notebooks-mnist:
 # Every claim this run measured against results/raw (tolerance and why: tools/results.py).
 results-check:
 	$(BIN)/python tools/results.py --check $(TEST_DIR)/fashion/results --datasets fashion-mnist
+	$(BIN)/python tools/output_width.py $(TEST_DIR)/executed
 	@if [ -d "$(SHARED_MNIST)" ]; then $(BIN)/python tools/results.py --check $(TEST_DIR)/mnist/results --datasets mnist; \
 	else echo "results-check: mnist skipped ($(SHARED_MNIST) is absent)"; fi
 

@@ -106,8 +106,13 @@ class TiedLinear(nn.Module):
         self.encoder_layer = [encoder_layer]  # a list, so the shared weight is not registered twice
         self.bias = nn.Parameter(torch.zeros(encoder_layer.in_features))
 
+    @property
+    def weight(self) -> torch.Tensor:
+        """(D, H): the encoder layer's weight transposed (a view that shares its storage)."""
+        return self.encoder_layer[0].weight.t()
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return F.linear(h, self.encoder_layer[0].weight.t(), self.bias)
+        return F.linear(h, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         layer = self.encoder_layer[0]
@@ -288,6 +293,28 @@ class Autoencoder(nn.Module):
         if not linears:
             raise ValueError("this encoder has no Linear layer.")
         return linears[-1]
+
+    @property
+    def output_layer(self) -> nn.Module:
+        """The decoder's last Linear, tied Linear or convolution: the layer that produces the pixels.
+        Its ``weight`` is (D, H) for an MLP decoder, one column per code unit."""
+        layers = [m for m in self.decoder.modules()
+                  if isinstance(m, (nn.Linear, TiedLinear, nn.modules.conv._ConvNd))]
+        if not layers:
+            raise ValueError("this decoder has no Linear or convolution layer.")
+        return layers[-1]
+
+    @property
+    def first_layer_output(self) -> nn.Sequential:
+        """x -> the first layer's activations (after its activation function), shape (N, H1):
+        the encoder up to there. Shares its modules with the encoder."""
+        if not isinstance(self.encoder, nn.Sequential):
+            raise ValueError("first_layer_output needs an nn.Sequential encoder.")
+        index = next(i for i, m in enumerate(self.encoder) if m is self.first_layer)
+        following = self.encoder[index + 1] if index + 1 < len(self.encoder) else None
+        has_activation = following is not None and not isinstance(
+            following, (nn.Linear, nn.modules.conv._ConvNd, nn.Flatten, nn.Unflatten))
+        return self.encoder[:index + 2] if has_activation else self.encoder[:index + 1]
 
     @property
     def code_pre_activation(self) -> nn.Sequential:

@@ -594,6 +594,13 @@ def test_named_parts_do_not_depend_on_layer_positions():
     conv = aelab.Autoencoder(aelab.conv_encoder((1, 8, 8), 5, seed=0), aelab.conv_decoder((1, 8, 8), 5, seed=0))
     assert isinstance(conv.first_layer, nn.Conv2d) and conv.filters is conv.encoder[0].weight
     assert conv.code_layer.out_features == 5
+    assert mlp.output_layer is mlp.decoder[2] and mlp.output_layer.weight.shape == (64, 10)
+    torch.testing.assert_close(mlp.first_layer_output(x), torch.sigmoid(mlp.encoder[:2](x)))
+    relu = aelab.mlp_autoencoder((1, 8, 8), 6, hidden=(10,), activation="relu", seed=0)
+    assert (relu.first_layer_output(x) >= 0).all() and relu.first_layer_output(x).shape == (3, 10)
+    tied = aelab.mlp_autoencoder((1, 8, 8), 6, tied=True, seed=0)
+    assert tied.output_layer.weight.data_ptr() == tied.filters.data_ptr()
+    torch.testing.assert_close(tied.output_layer.weight, tied.filters.T)
 
 
 @pytest.mark.parametrize("value, expected", [("1", True), ("true", True), (" YES ", True), ("on", True),
