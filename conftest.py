@@ -5,7 +5,6 @@ a notebook over 3 minutes is flagged in the summary. Times are printed, never as
 machine and load (benchmarks/notebook_times.py measures them on quiet cores for the README).
 """
 
-import os
 from collections import defaultdict
 
 BUDGET_S = 180
@@ -20,8 +19,9 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter):
     if not _seconds:
         return
-    dataset = os.environ.get("AELAB_DATASET", "auto")
-    size = "fast" if os.environ.get("AELAB_FAST", "0").strip().lower() in ("1", "true", "yes") else "full"
+    from aelab import config  # the one reader of AELAB_*, with its one yes/no rule
+
+    dataset, size = config.dataset(), "fast" if config.fast() else "full"
     terminalreporter.section(f"notebook durations ({dataset}, {size} size)")
     for name, seconds in sorted(_seconds.items()):
         flag = "  OVER THE 3-MINUTE BUDGET" if seconds > BUDGET_S else ""

@@ -7,6 +7,8 @@ import numbers
 import torch
 from torch import nn
 
+from . import validation
+
 
 def top_k(z: torch.Tensor, k: int) -> torch.Tensor:
     """Keep the ``k`` largest entries of each row of ``z`` (shape (N, H)), set the rest to 0.
@@ -33,9 +35,7 @@ class TopK(nn.Module):
 
     def __init__(self, k: int):
         super().__init__()
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}.")
-        self.k = int(k)
+        self.k = validation.positive_int("k", k)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return top_k(z, self.k)

@@ -8,27 +8,13 @@ one they draw from the global generator, which ``torch.manual_seed`` sets.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 
+from . import validation
 
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_fraction(name: str, value: float) -> float:
-    if not _is_number(value) or not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}.")
-    return float(value)
-
-
-def _check_std(name: str, value: float) -> float:
-    if not _is_number(value) or not math.isfinite(float(value)) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return float(value)
+_check_fraction, _check_std = validation.fraction, validation.non_negative
 
 
 def _check_input(x) -> None:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import torch
 
+from . import validation
 from .pca import fit_pca
 from .train import predict
 
@@ -43,10 +44,7 @@ def _labels(labels, n: int, name: str = "labels") -> torch.Tensor:
     return labels.detach().cpu().long()
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+_positive_int = validation.positive_int
 
 
 # --- 2-D embeddings ---------------------------------------------------------------------------

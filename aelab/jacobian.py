@@ -15,6 +15,8 @@ from collections.abc import Callable
 import torch
 from torch.func import jacrev, vmap
 
+from . import validation
+
 
 def _check_inputs(x, batch_size: int) -> None:
     if not isinstance(x, torch.Tensor):
@@ -23,8 +25,7 @@ def _check_inputs(x, batch_size: int) -> None:
         raise ValueError(f"x must be a non-empty batch of shape (N, ...) with N >= 1, got {tuple(x.shape)}.")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got {x.dtype}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    validation.positive_int("batch_size", batch_size)
 
 
 def _single(encoder: Callable, shape) -> Callable:
@@ -88,8 +89,7 @@ def jacobian_tangents(encoder: Callable, x: torch.Tensor, k: int = 4,
     direction a unit vector in input space, so it can be drawn as an image. The sign of a
     singular vector is arbitrary; here it is fixed so that its largest-magnitude pixel is positive.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    validation.positive_int("k", k)
     jac = encoder_jacobian(encoder, x, batch_size)
     if k > min(jac.shape[1:]):
         raise ValueError(f"k={k} is more than the rank bound min(H, D) = {min(jac.shape[1:])}.")

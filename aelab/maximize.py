@@ -11,13 +11,14 @@ once (each start is one row of a batch) and returns the optima with their activa
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+
+from . import validation
 
 
 @dataclass
@@ -80,13 +81,7 @@ def _module_of(fn) -> nn.Module | None:
 
 
 def _positive(name: str, value, integer: bool):
-    ok = (isinstance(value, (int, np.integer)) and not isinstance(value, bool)) if integer else \
-        (isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-         and math.isfinite(value))
-    if not ok or value <= 0:
-        raise ValueError(f"{name} must be {'a positive integer' if integer else 'a positive finite number'}, "
-                         f"got {value!r}.")
-    return int(value) if integer else float(value)
+    return validation.positive_int(name, value) if integer else validation.positive(name, value)
 
 
 def maximize_activation(fn: Callable[[torch.Tensor], torch.Tensor], unit: int, input_shape, *, norm: float,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import validation
+
 
 def whiten_1f(image: np.ndarray, f0: float = 0.2) -> np.ndarray:
     """Olshausen-Field whitening of a greyscale image (H, W): mean removed, spectrum multiplied by
@@ -49,8 +51,7 @@ def natural_image_patches(n: int, size: int = 8, *, seed: int = 0, images=None) 
     Returns:
         float32 tensor of shape (n, 1, size, size) with values in [0.1, 0.9].
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
+    validation.positive_int("n", n)
     if not isinstance(size, int) or size < 2:
         raise ValueError(f"size must be an integer >= 2, got {size!r}.")
     if images is None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import validation
+
 _EPS = 1e-6  # keeps log() finite when a unit's mean activation reaches 0 or 1
 
 
@@ -72,14 +74,11 @@ def contractive_penalty(code: torch.Tensor, weight: torch.Tensor) -> torch.Tenso
     return ((code * (1 - code)) ** 2 @ weight.pow(2).sum(dim=1)).mean()
 
 
-def _check_weight(name: str, value: float) -> None:
-    if not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+_check_weight = validation.non_negative
 
 
 def _check_rho(rho: float) -> None:
-    if not isinstance(rho, (int, float)) or not 0 < rho < 1:
-        raise ValueError(f"rho is a target mean activation and must lie strictly between 0 and 1, got {rho!r}.")
+    validation.probability("rho", rho, "a target mean activation")
 
 
 @dataclass(frozen=True)

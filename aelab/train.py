@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from . import cache as _cache
-from . import rng
+from . import rng, validation
 from .data import Dataset
 from .device import pick_device
 
@@ -151,12 +151,6 @@ def _validate_inputs(model: nn.Module, x: torch.Tensor, label: str) -> None:
         check_targets(x, label)
 
 
-def _check_positive(name: str, value, integer: bool) -> None:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) if integer else \
-        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value <= 0:
-        kind = "a positive integer" if integer else "a positive finite number"
-        raise ValueError(f"{name} must be {kind}, got {value!r}.")
 
 
 def _probe_model(model: nn.Module, x: torch.Tensor) -> None:
@@ -436,18 +430,15 @@ def _interactive() -> bool:
 
 
 def _settings(epochs, lr, batch_size, optimizer, weight_decay, schedule, amp) -> dict:
-    _check_positive("epochs", epochs, integer=True)
-    _check_positive("lr", lr, integer=False)
-    _check_positive("batch_size", batch_size, integer=True)
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float)) or \
-            not 0 <= weight_decay < math.inf:
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}.")
+    epochs, lr = validation.positive_int("epochs", epochs), validation.positive("lr", lr)
+    batch_size = validation.positive_int("batch_size", batch_size)
+    weight_decay = validation.non_negative("weight_decay", weight_decay)
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}.")
     if schedule not in (None, "cosine"):
         raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
     return {"epochs": int(epochs), "lr": lr, "batch_size": int(batch_size), "optimizer": optimizer,
-            "weight_decay": weight_decay, "schedule": schedule, "amp": bool(amp)}
+            "weight_decay": weight_decay, "schedule": schedule, "amp": validation.flag("amp", amp)}
 
 
 def _run_config(model, x, x_val, dataset_name, settings, hooks, strict: bool) -> dict:
