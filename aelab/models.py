@@ -372,7 +372,8 @@ def linear_autoencoder(input_shape, code: int, *, tied: bool = False, init: str 
     trains the two separately. The loss depends only on W'W and the gradient of each factor is
     scaled by the other, so PyTorch's default start (W at scale 1/sqrt(D), W' at 1/sqrt(code))
     gives one factor huge steps and the other tiny ones: SGD diverges and Adam crawls. A balanced
-    start is the setting of Saxe et al. (2014). ``init="pytorch"`` keeps PyTorch's default.
+    start is "balanced" in the sense of Arora, Cohen and Hazan (2018): W W^T = W'^T W', which gradient
+    flow conserves (notebook 02). ``init="pytorch"`` keeps PyTorch's default.
     ``seed`` as in :func:`mlp_autoencoder`.
     """
     if init not in ("balanced", "pytorch"):
