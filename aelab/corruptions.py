@@ -14,8 +14,6 @@ import torch
 
 from . import validation
 
-_check_fraction, _check_std = validation.fraction, validation.non_negative
-
 
 def _check_input(x) -> None:
     if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
@@ -43,7 +41,7 @@ def masking_noise(x: torch.Tensor, fraction: float, generator: torch.Generator |
     unchanged (not rescaled: this is a corruption, not dropout). Shape of ``x`` is kept.
     """
     _check_input(x)
-    fraction = _check_fraction("fraction", fraction)
+    fraction = validation.fraction("fraction", fraction)
     keep = _uniform(x, generator) >= fraction
     return x * keep
 
@@ -51,7 +49,7 @@ def masking_noise(x: torch.Tensor, fraction: float, generator: torch.Generator |
 def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Add isotropic Gaussian noise N(0, std^2) to every entry of ``x`` (any shape; not clipped)."""
     _check_input(x)
-    std = _check_std("std", std)
+    std = validation.non_negative("std", std)
     return x + std * _normal(x, generator)
 
 
@@ -59,7 +57,7 @@ def salt_and_pepper_noise(x: torch.Tensor, fraction: float,
                           generator: torch.Generator | None = None) -> torch.Tensor:
     """Set a random ``fraction`` of the entries to 0 or 1, each with probability one half."""
     _check_input(x)
-    fraction = _check_fraction("fraction", fraction)
+    fraction = validation.fraction("fraction", fraction)
     hit = _uniform(x, generator) < fraction
     salt = (_uniform(x, generator) < 0.5).to(x.dtype)
     return torch.where(hit, salt, x)
@@ -72,7 +70,7 @@ class MaskingNoise:
     fraction: float
 
     def __post_init__(self):
-        _check_fraction("MaskingNoise.fraction", self.fraction)
+        validation.fraction("MaskingNoise.fraction", self.fraction)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return masking_noise(x, self.fraction, generator)
@@ -85,7 +83,7 @@ class GaussianNoise:
     std: float
 
     def __post_init__(self):
-        _check_std("GaussianNoise.std", self.std)
+        validation.non_negative("GaussianNoise.std", self.std)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return gaussian_noise(x, self.std, generator)
@@ -98,7 +96,7 @@ class SaltAndPepper:
     fraction: float
 
     def __post_init__(self):
-        _check_fraction("SaltAndPepper.fraction", self.fraction)
+        validation.fraction("SaltAndPepper.fraction", self.fraction)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return salt_and_pepper_noise(x, self.fraction, generator)

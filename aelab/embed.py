@@ -44,7 +44,6 @@ def _labels(labels, n: int, name: str = "labels") -> torch.Tensor:
     return labels.detach().cpu().long()
 
 
-_positive_int = validation.positive_int
 
 
 # --- 2-D embeddings ---------------------------------------------------------------------------
@@ -72,11 +71,11 @@ def tsne_2d(z, perplexity: float = 30.0, seed: int = 0, max_iter: int = 1000, in
     z = _points(z)
     if not (isinstance(perplexity, (int, float)) and 0 < perplexity < len(z)):
         raise ValueError(f"perplexity must be a number between 0 and N={len(z)}, got {perplexity!r}.")
-    max_iter = _positive_int("max_iter", max_iter)
+    max_iter = validation.positive_int("max_iter", max_iter)
     if init not in ("pca", "random"):
         raise ValueError(f"init must be 'pca' or 'random', got {init!r}.")
     if threads is not None:
-        threads = _positive_int("threads", threads)
+        threads = validation.positive_int("threads", threads)
     kwargs = {"n_components": 2, "perplexity": float(perplexity), "init": init, "learning_rate": "auto",
               "random_state": int(seed)}
     try:
@@ -93,7 +92,7 @@ def neighbours(z, k: int) -> torch.Tensor:
     """Indices (N, k) of each point's k nearest other points (Euclidean), nearest first.
     A point is never its own neighbour."""
     z = _points(z).double()
-    k = _positive_int("k", k)
+    k = validation.positive_int("k", k)
     if k >= len(z):
         raise ValueError(f"k={k} needs at least k + 1 = {k + 1} points, got {len(z)}.")
     d = torch.cdist(z, z)
@@ -125,7 +124,7 @@ def trustworthiness(x_high, z_low, k: int = 5) -> float:
         _points(z_low, "z_low")
     if len(x_high) != len(z_low):
         raise ValueError(f"x_high and z_low must have the same number of points, got {len(x_high)} and {len(z_low)}.")
-    k = _positive_int("k", k)
+    k = validation.positive_int("k", k)
     if k >= len(z_low) / 2:
         raise ValueError(f"k={k} must be below N/2 = {len(z_low) / 2:g}.")
     return float(_trust(x_high.double().numpy(), z_low.double().numpy(), n_neighbors=k))
@@ -138,7 +137,7 @@ def latent_grid(low, high, n: int) -> torch.Tensor:
     in the order a picture is read: row by row from the top (largest z2) down, each row from left
     (smallest z1) to right, endpoints included. Decoding it gives the images of a mosaic whose
     position (row, column) matches the point's position in a scatter plot of the plane."""
-    n = _positive_int("n", n)
+    n = validation.positive_int("n", n)
     low, high = torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(high, dtype=torch.float32)
     if low.shape != (2,) or high.shape != (2,) or not (high > low).all():
         raise ValueError(f"low and high must be two (z1, z2) pairs with high > low, "
@@ -173,7 +172,7 @@ def plot_mosaic(images: torch.Tensor, low, high, n: int, ax=None, title: str | N
     import matplotlib.pyplot as plt
     from torchvision.utils import make_grid
 
-    n = _positive_int("n", n)
+    n = validation.positive_int("n", n)
     if not isinstance(images, torch.Tensor) or len(images) != n * n:
         raise ValueError(f"images must be a tensor of n*n = {n * n} images, got "
                          f"{len(images) if isinstance(images, torch.Tensor) else type(images).__name__}.")
@@ -231,7 +230,7 @@ def roc_auc(scores, is_anomaly) -> float:
 def auc_null_sd(n_anomalies: int, n_normal: int) -> float:
     """Standard deviation of the ROC AUC of a score that carries no information (AUC 0.5 on
     average): sqrt((n1 + n0 + 1) / (12 n1 n0)), the Mann-Whitney statistic's null spread."""
-    n1, n0 = _positive_int("n_anomalies", n_anomalies), _positive_int("n_normal", n_normal)
+    n1, n0 = validation.positive_int("n_anomalies", n_anomalies), validation.positive_int("n_normal", n_normal)
     return math.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
 
 
@@ -240,7 +239,7 @@ def auc_standard_error(auc: float, n_anomalies: int, n_normal: int) -> float:
     sqrt((A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)) / (n1 n0)), Q1 = A/(2-A), Q2 = 2A^2/(1+A).
 
     Use it to compare two measured AUCs; to test one against chance use ``auc_null_sd``."""
-    n1, n0 = _positive_int("n_anomalies", n_anomalies), _positive_int("n_normal", n_normal)
+    n1, n0 = validation.positive_int("n_anomalies", n_anomalies), validation.positive_int("n_normal", n_normal)
     if not 0.0 <= auc <= 1.0:
         raise ValueError(f"auc must lie in [0, 1], got {auc}.")
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)

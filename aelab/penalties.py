@@ -74,7 +74,6 @@ def contractive_penalty(code: torch.Tensor, weight: torch.Tensor) -> torch.Tenso
     return ((code * (1 - code)) ** 2 @ weight.pow(2).sum(dim=1)).mean()
 
 
-_check_weight = validation.non_negative
 
 
 def _check_rho(rho: float) -> None:
@@ -89,7 +88,7 @@ class L1Code:
     name: str = "l1_code"
 
     def __post_init__(self):
-        _check_weight("L1Code.weight", self.weight)
+        validation.non_negative("L1Code.weight", self.weight)
 
     def __call__(self, model, x, code):
         return self.weight * l1_code_penalty(code)
@@ -105,7 +104,7 @@ class KLSparsity:
 
     def __post_init__(self):
         _check_rho(self.rho)
-        _check_weight("KLSparsity.beta", self.beta)
+        validation.non_negative("KLSparsity.beta", self.beta)
 
     def __call__(self, model, x, code):
         return self.beta * kl_sparsity_penalty(code, self.rho)
@@ -119,7 +118,7 @@ class Contractive:
     name: str = "contractive"
 
     def __post_init__(self):
-        _check_weight("Contractive.weight", self.weight)
+        validation.non_negative("Contractive.weight", self.weight)
 
     def __call__(self, model, x, code):
         return self.weight * contractive_penalty(code, sigmoid_layer_linear(model.encoder).weight)
