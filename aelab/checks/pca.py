@@ -71,4 +71,43 @@ check_pca_reconstruct = Exercise(
     },
     hint="centre, eigh of the covariance, top-k columns, project and add the mean back.")
 
+def _duplicated(eigenvalues):
+    """Eigenvalues of the covariance of [x, x] from those of x's: 2 lambda_i, then D zeros (descending)."""
+    return torch.cat([2 * eigenvalues, torch.zeros_like(eigenvalues)])
+
+
+def _spectra():
+    g = torch.Generator().manual_seed(1)
+    cases = []
+    for d in (3, 6):
+        values = torch.rand(d, generator=g, dtype=torch.float64).sort(descending=True).values + 0.1
+        cases.append((values,))
+    return cases
+
+
+check_duplicated_eigenvalues = Exercise(
+    "duplicated_eigenvalues", _duplicated, _spectra, atol=1e-12, rtol=1e-9,
+    passed="2 lambda_i and D zeros, descending, on 2 test spectra",
+    mistakes={
+        "each eigenvalue twice": (
+            lambda v: torch.cat([v, v]).sort(descending=True).values,
+            "you returned every eigenvalue twice, as if the two copies were independent pixels. They are not: "
+            "the copy is perfectly correlated with the original. Write the covariance of [x, x] as a 2 x 2 block "
+            "matrix of C's and try the vectors [u, u] and [u, -u] for an eigenvector u of C."),
+        "not doubled": (
+            lambda v: torch.cat([v, torch.zeros_like(v)]),
+            "the zeros are right, but the variance along [u, u]/sqrt(2) is not lambda: project [x, x] onto it and "
+            "compute the variance of that number (the direction must have length 1)."),
+        "factor 4": (
+            lambda v: torch.cat([4 * v, torch.zeros_like(v)]),
+            "the factor is too large: the unit direction is [u, u]/sqrt(2), not [u, u]. Its projection of [x, x] is "
+            "sqrt(2) u^T x, whose variance is 2 lambda."),
+        "no zeros": (
+            lambda v: 2 * v,
+            "the covariance of [x, x] is 2D x 2D, so it has 2D eigenvalues: D of them belong to directions "
+            "[u, -u] along which [x, x] never varies."),
+    },
+    hint="the covariance of [x, x] is [[C, C], [C, C]]; try [u, u] and [u, -u].")
+
+
 register(globals())
