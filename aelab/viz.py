@@ -101,10 +101,13 @@ def latent_scatter(z: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]
     if z.ndim != 2 or z.shape[1] != 2:
         raise ValueError(f"latent_scatter needs points of shape (N, 2), got {z.shape}.")
     ax = ax or plt.subplots(figsize=(5.5, 5))[1]
+    # One scatter in a shuffled order: drawn class by class, the last classes would cover the first.
+    order = np.random.default_rng(0).permutation(len(z))
+    colours = plt.cm.tab10(labels.astype(int) % 10)
+    ax.scatter(z[order, 0], z[order, 1], s=s, alpha=0.7, c=colours[order], linewidths=0)
     for c in np.unique(labels):
-        mask = labels == c
         name = classes[int(c)] if classes is not None else str(c)
-        ax.scatter(z[mask, 0], z[mask, 1], s=s, alpha=0.7, color=plt.cm.tab10(int(c) % 10), label=name)
+        ax.scatter([], [], s=s, color=plt.cm.tab10(int(c) % 10), label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

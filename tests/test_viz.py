@@ -101,3 +101,11 @@ def test_explore_without_ipywidgets_shows_the_start(monkeypatch, capsys):
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     assert viz.explore(_line_figure, scale=[0.5, 1.0]) is None
     assert len(shown) == 1 and "ipywidgets is not installed" in capsys.readouterr().out
+
+
+def test_latent_scatter_draws_the_classes_interleaved_so_no_class_covers_another():
+    labels = torch.arange(300) // 100                      # three classes, given in blocks
+    ax = viz.latent_scatter(torch.randn(300, 2), labels, classes=["a", "b", "c"])
+    colours = ax.collections[0].get_facecolors()[:, :3]     # the points, in drawing order
+    last_hundred = {tuple(c.round(3)) for c in colours[-100:]}
+    assert len(ax.collections[0].get_offsets()) == 300 and len(last_hundred) == 3
