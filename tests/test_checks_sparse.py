@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from aelab.checks import ExerciseFailed
-from aelab.checks.sparse import check_kl_gradient, check_kl_penalty, check_rho_hat
+from aelab.checks.sparse import check_jensen_gap, check_kl_gradient, check_kl_penalty, check_rho_hat
 
 pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
 
@@ -118,3 +118,41 @@ def test_kl_gradient_mistakes_named(wrong, name):
 def test_kl_gradient_wrong_shape_reported():
     with pytest.raises(ExerciseFailed, match="shape"):
         check_kl_gradient(lambda q, rho, beta: correct_gradient(q, rho, beta).sum())
+
+
+# ----------------------------------------------------------------------------- the second-order Jensen gap
+def _jensen(m, rho, half=0.5, curvature=None, ddof=0):
+    q = m.mean(dim=0)
+    c = curvature(q, rho) if curvature else rho / q**2 + (1 - rho) / (1 - q) ** 2
+    return (half * c * ((m - q) ** 2).sum(dim=0) / (len(m) - ddof)).sum()
+
+
+def test_jensen_gap_correct_passes():
+    assert check_jensen_gap(lambda m, rho: _jensen(m, rho)).passed
+    assert check_jensen_gap(lambda m, rho: float(_jensen(m, rho))).passed      # a float is fine too
+
+
+def test_jensen_gap_not_attempted():
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_jensen_gap(stub)
+
+
+def test_jensen_gap_second_order_is_close_to_the_exact_gap_for_small_spread():
+    from aelab.checks.sparse import second_order_jensen_gap
+    g = torch.Generator().manual_seed(0)
+    m = 0.1 + 0.002 * torch.randn(50, 6, generator=g, dtype=torch.float64)
+    exact = float(_kl(0.05, m).sum(dim=1).mean() - _kl(0.05, m.mean(dim=0)).sum())
+    assert second_order_jensen_gap(m, 0.05) == pytest.approx(exact, rel=0.05)
+
+
+@pytest.mark.parametrize("wrong, name", [
+    (lambda m, rho: _kl(rho, m).sum(dim=1).mean() - _kl(rho, m.mean(dim=0)).sum(), "exact gap"),
+    (lambda m, rho: _jensen(m, rho, half=1.0), "missing the 1/2"),
+    (lambda m, rho: _jensen(m, rho, curvature=lambda q, r: r / q**2), r"only the rho / q\^2 term"),
+    (lambda m, rho: _jensen(m, rho, curvature=lambda q, r: r / q**2 - (1 - r) / (1 - q) ** 2), "minus between"),
+    (lambda m, rho: _jensen(m, rho, curvature=lambda q, r: 1 / q + 1 / (1 - q)), r"curvature of KL\(rho_hat"),
+    (lambda m, rho: _jensen(m, rho, ddof=1), "variance with B - 1"),
+])
+def test_jensen_gap_mistakes_named(wrong, name):
+    with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
+        check_jensen_gap(wrong)

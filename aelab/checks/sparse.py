@@ -1,4 +1,5 @@
-"""Checks for notebook 03 (the sparse autoencoder): rho_hat, the KL penalty and its gradient."""
+"""Checks for notebook 03 (the sparse autoencoder): rho_hat, the KL penalty, its gradient, and the
+second-order size of the mini-batch (Jensen) bias of the penalty."""
 
 from __future__ import annotations
 
@@ -101,5 +102,64 @@ check_kl_gradient = Exercise(
             "positive there."),
     },
     hint="d/dq [p log(p/q) + (1-p) log((1-p)/(1-q))] = -p/q + (1-p)/(1-q).")
+
+
+def second_order_jensen_gap(batch_means: torch.Tensor, rho: float) -> float:
+    """Second-order prediction of mean_b sum_j KL(rho || m_bj) - sum_j KL(rho || mbar_j).
+
+    ``batch_means`` (B, H): the mean activation m_bj of unit j on batch b, for B equal-size batches that
+    partition the data, so that mbar_j = mean_b m_bj is the data-set mean. Expanding KL(rho || m) around
+    mbar, the first-order term averages to zero over the batches, and the second-order term is
+    1/2 KL''(mbar_j) mean_b (m_bj - mbar_j)^2, with KL''(q) = rho / q^2 + (1 - rho) / (1 - q)^2.
+    """
+    q = batch_means.mean(dim=0)
+    curvature = rho / q**2 + (1 - rho) / (1 - q) ** 2
+    return float(0.5 * (curvature * batch_means.var(dim=0, unbiased=False)).sum())
+
+
+def _batch_means_cases():
+    g = torch.Generator().manual_seed(7)
+    cases = []
+    for b, h, low, high, rho in ((6, 5, 0.02, 0.12, 0.05), (9, 4, 0.1, 0.5, 0.3), (4, 7, 0.3, 0.7, 0.6)):
+        cases.append((low + (high - low) * torch.rand(b, h, generator=g, dtype=torch.float64), rho))
+    return cases
+
+
+def _centred(m):
+    return m.mean(dim=0), m.var(dim=0, unbiased=False)
+
+
+check_jensen_gap = Exercise(
+    "second-order Jensen gap", second_order_jensen_gap, _batch_means_cases,
+    mistakes={
+        "exact gap, not its second-order prediction": (
+            lambda m, rho: float(_kl(rho, m).sum(dim=1).mean() - _kl(rho, m.mean(dim=0)).sum()),
+            "you computed the gap itself, as section 3's cell measures it. The exercise asks for its PREDICTION "
+            "from the batch means' spread: expand KL(rho || m) to second order around the data-set mean."),
+        "missing the 1/2": (
+            lambda m, rho: float(((rho / _centred(m)[0] ** 2 + (1 - rho) / (1 - _centred(m)[0]) ** 2)
+                                  * _centred(m)[1]).sum()),
+            "twice the right value: the second-order Taylor term is f''(q) (m - q)^2 / 2."),
+        "only the rho / q^2 term": (
+            lambda m, rho: float((0.5 * rho / _centred(m)[0] ** 2 * _centred(m)[1]).sum()),
+            "your curvature has only rho / q^2. The term (1 - rho) log((1 - rho) / (1 - q)) has curvature "
+            "(1 - rho) / (1 - q)^2 too: differentiate -rho / q + (1 - rho) / (1 - q) once more."),
+        "minus between the curvature terms": (
+            lambda m, rho: float((0.5 * (rho / _centred(m)[0] ** 2 - (1 - rho) / (1 - _centred(m)[0]) ** 2)
+                                  * _centred(m)[1]).sum()),
+            "the derivative of (1 - rho) / (1 - q) with respect to q is + (1 - rho) / (1 - q)^2 (the chain rule "
+            "through 1 - q flips the sign twice): both curvature terms are positive, KL is convex."),
+        "curvature of KL(rho_hat || rho)": (
+            lambda m, rho: float((0.5 * (1 / _centred(m)[0] + 1 / (1 - _centred(m)[0])) * _centred(m)[1]).sum()),
+            "1/q + 1/(1 - q) is the curvature of KL(q || rho), the arguments swapped. The penalty is "
+            "KL(rho || q): its second derivative in q is rho / q^2 + (1 - rho) / (1 - q)^2."),
+        "variance with B - 1": (
+            lambda m, rho: float((0.5 * (rho / _centred(m)[0] ** 2 + (1 - rho) / (1 - _centred(m)[0]) ** 2)
+                                  * m.var(dim=0, unbiased=True)).sum()),
+            "you divided the squared deviations by B - 1. The gap is an average over the B batches that exist "
+            "(no estimate of a population is involved): divide by B, var(dim=0, unbiased=False)."),
+    },
+    hint="KL(rho || m) ~ KL(rho || q) + KL'(q) (m - q) + KL''(q) (m - q)^2 / 2 with q = batch_means.mean(0); "
+         "the middle term averages to 0 over the batches.")
 
 register(globals())
