@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from aelab.checks import ExerciseFailed
-from aelab.checks.linear_ae import check_linear_ae_gradients, check_principal_angles
+from aelab.checks.linear_ae import check_linear_ae_gradients, check_predicted_tied_excess, check_principal_angles
 
 pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
 
@@ -59,3 +59,37 @@ def test_angles_not_attempted():
         raise NotImplementedError()
     with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
         check_principal_angles(stub)
+
+
+def excess(lam, E, eps):
+    return float(eps**2 * (lam[:, None] * (E + E.T).pow(2)).sum())
+
+
+def test_tied_excess_correct():
+    assert check_predicted_tied_excess(excess).passed
+
+
+def test_tied_excess_exact_is_accepted():
+    def exact(lam, E, eps):
+        return float((lam[:, None] * (eps * (E + E.T) + eps**2 * E.T @ E).pow(2)).sum())
+    assert check_predicted_tied_excess(exact).passed
+
+
+@pytest.mark.parametrize("wrong, label", [
+    (lambda lam, E, eps: float(eps**2 * (lam[:, None] * E.pow(2)).sum()), "E instead of E"),
+    (lambda lam, E, eps: float(eps**2 * (lam[:, None] * (2 * E).pow(2)).sum()), "2E instead of E"),
+    (lambda lam, E, eps: excess(lam, E, eps) / eps, "first order in eps"),
+    (lambda lam, E, eps: float(eps**2 * (E + E.T).pow(2).sum()), "no eigenvalue weighting"),
+    (lambda lam, E, eps: float(eps**2 * (lam[:, None] ** 2 * (E + E.T).pow(2)).sum()), "eigenvalues squared"),
+    (lambda lam, E, eps: float(eps**2 * (lam * torch.diagonal(E + E.T).pow(2)).sum()), "diagonal only"),
+])
+def test_tied_excess_mistakes(wrong, label):
+    with pytest.raises(ExerciseFailed, match=label):
+        check_predicted_tied_excess(wrong)
+
+
+def test_tied_excess_not_attempted():
+    def stub(lam, E, eps):
+        raise NotImplementedError()
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_predicted_tied_excess(stub)

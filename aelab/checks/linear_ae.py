@@ -46,8 +46,9 @@ check_linear_ae_gradients = Exercise(
                                 "a gradient is N times too large: the loss is the MEAN over the N samples, so "
                                 "divide by N."),
         "sum instead of mean, no factor 2": (_scaled(lambda x: len(x) / 2),
-                                             "a gradient is N/2 times too large: the loss is the MEAN over the N "
-                                             "samples (divide by N) and the derivative of ||r||^2 is 2 r."),
+                                             "a gradient is N/2 times too large: that is the gradient of the "
+                                             "transcript's loss 1/2 sum_n ||r_n||^2. This exercise's loss is the "
+                                             "MEAN over the N samples, without the 1/2: divide by N, keep the 2."),
         "sign": (_scaled(lambda x: -1.0),
                  "a gradient has the wrong sign. With r = x_hat - x, dL/dx_hat = +2r/N; you used x - x_hat."),
     },
@@ -84,5 +85,66 @@ check_principal_angles = Exercise(
             "Orthonormalize first (torch.linalg.qr), and return the smallest angle first."),
     },
     hint="Q_A, Q_B from QR; cosines = singular values of Q_A^T Q_B; arccos; degrees.")
+
+def _excess_cases():
+    g = torch.Generator().manual_seed(3)
+    out = []
+    for k, eps in ((3, 0.01), (4, 0.05)):
+        eigenvalues = torch.rand(k, generator=g, dtype=torch.float64).sort(descending=True).values * 5 + 0.5
+        out.append((eigenvalues, torch.randn(k, k, generator=g, dtype=torch.float64), eps))
+    return out
+
+
+def tied_excess_leading_order(eigenvalues, E, eps):
+    """Excess error per image over PCA of the tied AE W = Q(I + eps E)V_k^T, to second order in eps.
+
+    With H = X_c V_k, H^T H / N = diag(eigenvalues) and M - I = A^T A - I = eps (E + E^T) + O(eps^2), so
+    (1/N)||H (M - I)||_F^2 = eps^2 sum_ij lambda_i (E + E^T)_ij^2 + O(eps^3); Q drops out of A^T A."""
+    S = E + E.T
+    return float(eps**2 * (eigenvalues[:, None] * S.pow(2)).sum())
+
+
+def _tied_excess_exact(eigenvalues, E, eps):
+    M_minus_I = eps * (E + E.T) + eps**2 * E.T @ E
+    return float((eigenvalues[:, None] * M_minus_I.pow(2)).sum())
+
+
+def _weighted(transform, power=2, weights=lambda lam: lam[:, None]):
+    return lambda lam, E, eps: float(eps**power * (weights(lam) * transform(E).pow(2)).sum())
+
+
+check_predicted_tied_excess = Exercise(
+    "predicted_tied_excess", tied_excess_leading_order, _excess_cases,
+    passed="eps^2 sum_ij lambda_i (E + E^T)_ij^2 on 2 test inputs", rtol=1e-9, atol=1e-12,
+    accept={"exact, all orders": (
+        _tied_excess_exact,
+        "you computed the excess exactly, sum_ij lambda_i (M - I)_ij^2 with the eps^2 E^T E term kept. Accepted: "
+        "it agrees with the leading order eps^2 sum_ij lambda_i (E + E^T)_ij^2 up to a relative O(eps).")},
+    mistakes={
+        "E instead of E + E^T": (
+            _weighted(lambda E: E),
+            "you kept only one of the two first-order terms of A^T A = (I + eps E)^T (I + eps E): "
+            "M - I = eps (E + E^T) + O(eps^2), and E is not symmetric."),
+        "2E instead of E + E^T": (
+            _weighted(lambda E: 2 * E),
+            "you wrote M - I as 2 eps E: that holds only for a symmetric E. Here it is eps (E + E^T)."),
+        "first order in eps": (
+            _weighted(lambda E: E + E.T, power=1),
+            "your answer is first order in eps. The excess is a squared norm of eps (E + E^T): it is eps^2 times "
+            "something, and halving eps divides it by 4 (section 1 measured this)."),
+        "no eigenvalue weighting": (
+            _weighted(lambda E: E + E.T, weights=lambda lam: torch.ones_like(lam)[:, None]),
+            "you dropped the eigenvalues. The codes H = X_c V_k are not white: H^T H / N = diag(lambda_1..k), "
+            "so row i of (M - I) is weighted by lambda_i."),
+        "eigenvalues squared": (
+            _weighted(lambda E: E + E.T, weights=lambda lam: lam[:, None] ** 2),
+            "you weighted by lambda_i^2. H^T H / N = diag(lambda_i) (lambda_i = s_i^2 / N): the weight is "
+            "lambda_i itself."),
+        "diagonal only": (
+            lambda lam, E, eps: float(eps**2 * (lam * torch.diagonal(E + E.T).pow(2)).sum()),
+            "you kept only the diagonal of M - I. The squared Frobenius norm sums over all entries: "
+            "sum over i AND j of lambda_i (E + E^T)_ij^2."),
+    },
+    hint="expand M - I = A^T A - I to first order in eps, and ask what H^T H / N is for H = X_c V_k.")
 
 register(globals())
