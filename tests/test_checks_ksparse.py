@@ -99,7 +99,73 @@ def test_schedule_stub_is_not_attempted():
         ksparse.check_k_schedule(_stub)
 
 
-# ---- exercise 3: alpha * k encoding
+# ---- exercise 3: which filters get a gradient from a batch
+def _selected(z, k):
+    return torch.zeros_like(z, dtype=torch.bool).scatter(1, z.topk(k, dim=1).indices, True)
+
+
+def test_units_with_gradient_correct_answers_pass():
+    assert ksparse.check_units_with_gradient(lambda z, k: (top_k(z, k) != 0).any(dim=0).to(z.dtype)).passed
+
+    def by_autograd(z, k):  # measure it: the gradient of a loss through top-k
+        z = z.detach().clone().requires_grad_(True)
+        weights = torch.arange(1.0, z.shape[1] + 1, dtype=z.dtype)
+        (top_k(z, k) * weights).sum().backward()
+        return (z.grad != 0).any(dim=0).to(z.dtype)
+
+    assert ksparse.check_units_with_gradient(by_autograd).passed
+
+
+def test_units_with_gradient_accepts_any_tie_breaking():
+    def last_of_the_tied(z, k):  # topk of the reversed row: another choice among tied values
+        flipped = _selected(z.flip(1), k).flip(1)
+        return flipped.any(dim=0).to(z.dtype)
+
+    assert ksparse.check_units_with_gradient(last_of_the_tied).passed
+
+
+def test_units_with_gradient_agrees_with_autograd_through_a_tied_autoencoder():
+    import aelab
+
+    layer = aelab.TopK(3)
+    model = aelab.mlp_autoencoder((1, 4, 4), code=20, tied=True, code_activation=layer, output="linear",
+                                  loss="mse", seed=1)
+    x = torch.rand(6, 1, 4, 4, generator=torch.Generator().manual_seed(2))
+    ((model(x) - x) ** 2).sum().backward()
+    measured = (model.filters.grad != 0).any(dim=1)
+    z = model.code_pre_activation(x).detach()
+    assert torch.equal(measured, ksparse.units_with_gradient(z, 3).bool())
+    assert 3 <= int(measured.sum()) < 20
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda z, k: torch.ones(z.shape[1], dtype=z.dtype), "every unit, through the tied decoder"),
+    (lambda z, k: _selected(z, k).all(dim=0).to(z.dtype), "units selected in every image"),
+    (lambda z, k: (z >= z.flatten().topk(k * len(z)).values[-1]).any(dim=0).to(z.dtype),
+     "one threshold for the whole batch"),
+    (lambda z, k: _selected(z.abs(), k).any(dim=0).to(z.dtype), "k largest in absolute value"),
+    (lambda z, k: (z > 0).any(dim=0).to(z.dtype), "every unit with a positive pre-activation"),
+    (lambda z, k: torch.zeros(z.shape[1], dtype=z.dtype).scatter(0, z.mean(0).topk(k).indices, 1.0),
+     "the k units with the largest mean"),
+    (lambda z, k: (z >= z.topk(k, dim=1).values[:, -1:]).any(dim=0).to(z.dtype),
+     "mask from the k-th value keeps ties"),
+])
+def test_units_with_gradient_recognizes_mistakes(wrong, mistake):
+    with pytest.raises(ExerciseFailed, match=re.escape(f"recognized mistake: {mistake}")):
+        ksparse.check_units_with_gradient(wrong)
+
+
+def test_units_with_gradient_per_image_mask_gets_the_shape_message():
+    with pytest.raises(ExerciseFailed, match="shape"):
+        ksparse.check_units_with_gradient(lambda z, k: _selected(z, k).to(z.dtype))
+
+
+def test_units_with_gradient_stub_is_not_attempted():
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        ksparse.check_units_with_gradient(_stub)
+
+
+# ---- exercise 4: alpha * k encoding
 def test_features_correct_answer_passes():
     assert ksparse.check_sparse_features(lambda p, k, a: top_k(p, min(p.shape[1], round(a * k)))).passed
 

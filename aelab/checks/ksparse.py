@@ -1,7 +1,9 @@
-"""Checks for notebook 04 (the k-sparse autoencoder): top-k, the annealing schedule of k and the
-alpha*k encoding used for features."""
+"""Checks for notebook 04 (the k-sparse autoencoder): top-k, the annealing schedule of k, which
+filters get a gradient from a batch, and the alpha*k encoding used for features."""
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 
@@ -127,6 +129,96 @@ check_k_schedule = Exercise(
     hint="k = start + (end - start) * min(1, epoch / anneal_epochs), rounded.")
 
 
+def _selected(z, k):
+    """(N, H) boolean: the k units torch.topk keeps in each row."""
+    return torch.zeros_like(z, dtype=torch.bool).scatter(1, z.topk(k, dim=1).indices, True)
+
+
+def units_with_gradient(z, k):
+    """The reference: 1 for a unit selected in at least one row of z (N, H), else 0, in z's dtype.
+
+    With h = supp_k(z), z = W x + b and the tied decoder W^T h + b', row j of W gets the gradient
+    sum over images of [j selected] (dL/dh_j x + dL/dx_hat h_j): zero unless unit j is selected in some image."""
+    return _selected(z, k).any(dim=0).to(z.dtype)
+
+
+def _one_valid_union(got, z, k):
+    """True if ``got`` (H,) is the union over rows of SOME valid top-k choice of each row (ties broken any way)."""
+    kth = z.topk(k, dim=1).values[:, -1:]
+    strict, tied = z > kth, z == kth
+    choices = []
+    for row in range(len(z)):
+        base = strict[row].nonzero().flatten().tolist()
+        candidates = tied[row].nonzero().flatten().tolist()
+        choices.append([base + list(c) for c in itertools.combinations(candidates, k - len(base))])
+    want = {int(i) for i in got.nonzero().flatten()}
+    return any(set(itertools.chain.from_iterable(pick)) == want for pick in itertools.product(*choices))
+
+
+def _same_units(got, expected, case):
+    z, k = case
+    if not bool(((got == 0) | (got == 1)).all()):
+        return "each entry must be 1 (the unit's filter gets a gradient) or 0 (it gets none)"
+    if torch.equal(got, expected) or _one_valid_union(got, z, k):
+        return None
+    extra = ((got != 0) & (expected == 0)).nonzero().flatten().tolist()
+    missing = ((got == 0) & (expected != 0)).nonzero().flatten().tolist()
+    parts = ([f"you mark unit {extra[0]}, which gets no gradient"] if extra else []) + \
+            ([f"you leave out unit {missing[0]}, which gets one"] if missing else [])
+    return " and ".join(parts)
+
+
+def _gradient_cases():
+    g = torch.Generator().manual_seed(6)
+    randn = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
+    shifted = randn(6, 12) + 0.5                    # mostly positive: many positive units outside the top k
+    shifted[:, 0] = -4.0                            # and one unit that responds to no image
+    loud = randn(5, 12)
+    loud[2] += 3.0                                  # one image responds strongly to every unit
+    return [(shifted, 3), (randn(4, 10) * 3, 2), (loud, 3), (randn(3, 16), 5),
+            Case(torch.tensor([[0.5, 2.0, 2.0, 2.0, -1.0, 0.1], [3.0, 0.2, 0.3, 0.4, 1.0, -2.0]],
+                              dtype=torch.float64), 2,
+                 note="(Row 0 has three tied values for two places: torch.topk keeps two of them, and only "
+                      "those two get a gradient.)")]
+
+
+check_units_with_gradient = Exercise(
+    "Exercise 3 (which filters learn from a batch)", units_with_gradient, _gradient_cases, compare=_same_units,
+    passed="5 batches (one with tied values): exactly the units selected in at least one image",
+    mistakes={
+        "every unit, through the tied decoder": (
+            lambda z, k: torch.ones(z.shape[1], dtype=z.dtype),
+            "you give every unit a gradient, through the tied decoder. But w_j enters the reconstruction only as "
+            "h_j w_j, and h_j = 0 for an unselected unit: its decoder gradient h_j dL/dx_hat is 0 as well."),
+        "units selected in every image": (
+            lambda z, k: _selected(z, k).all(dim=0).to(z.dtype),
+            "you keep only the units selected in EVERY image of the batch. The batch loss is a sum over images: a "
+            "filter gets a gradient as soon as one image selects it."),
+        "one threshold for the whole batch": (
+            lambda z, k: (z >= z.flatten().topk(k * len(z)).values[-1]).any(dim=0).to(z.dtype),
+            "you take the k*N largest values of the whole batch. Each image selects its own k units: a unit can be "
+            "in an image's top k with a value smaller than other images' unselected values."),
+        "k largest in absolute value": (
+            lambda z, k: torch.zeros_like(z, dtype=torch.bool).scatter(1, z.abs().topk(k, dim=1).indices, True)
+            .any(dim=0).to(z.dtype),
+            "you select by absolute value. supp_k keeps the k largest VALUES: a strongly negative pre-activation is "
+            "a unit that does not respond, and it gets no gradient."),
+        "every unit with a positive pre-activation": (
+            lambda z, k: (z > 0).any(dim=0).to(z.dtype),
+            "you give a gradient to every unit with z_j > 0 in some image (a ReLU's rule). Under top-k a positive "
+            "unit outside the image's top k is set to 0 and gets no gradient."),
+        "the k units with the largest mean": (
+            lambda z, k: torch.zeros(z.shape[1], dtype=z.dtype).scatter(0, z.mean(dim=0).topk(k).indices, 1.0),
+            "you pick k units for the whole batch (from the mean pre-activation). Each image selects its own k, so "
+            "a batch can train up to N*k different filters."),
+        "mask from the k-th value keeps ties": (
+            lambda z, k: (z >= z.topk(k, dim=1).values[:, -1:]).any(dim=0).to(z.dtype),
+            "with tied values, z >= (the row's k-th value) selects more than k units; top-k keeps exactly k, and "
+            "the others get no gradient."),
+    },
+    hint="a unit's filter gets a gradient when the unit is in the top k of at least one image of the batch.")
+
+
 def _feature_cases():
     g = torch.Generator().manual_seed(5)
     randn = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64)  # noqa: E731
@@ -142,7 +234,7 @@ def _n_features(pre, k, alpha):
 
 
 check_sparse_features = Exercise(
-    "Exercise 3 (alpha*k encoding)", lambda pre, k, alpha: top_k(pre, _n_features(pre, k, alpha)), _feature_cases,
+    "Exercise 4 (alpha*k encoding)", lambda pre, k, alpha: top_k(pre, _n_features(pre, k, alpha)), _feature_cases,
     compare=_is_top(_n_features), passed="round(alpha * k) units per row, at most H, on 5 inputs",
     mistakes={
         "ignores alpha": (lambda pre, k, alpha: top_k(pre, k),
