@@ -124,3 +124,78 @@ def test_agreement_not_attempted():
         raise NotImplementedError()
     with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
         checks.check_mean_pairwise_cosine(stub)
+
+
+def angle_correct(theta0, lr, w_norm, rho, k):
+    # Components along u = W/||W|| and orthogonal to it: (rho cos t + lr ||W||, rho sin t).
+    theta = theta0
+    for _ in range(k):
+        theta = torch.atan2(rho * torch.sin(theta), rho * torch.cos(theta) + lr * w_norm)
+    return theta
+
+
+def _angle_loop(c_of, steps=lambda k: k, step=lambda t, c: torch.atan2(torch.sin(t), torch.cos(t) + c)):
+    def wrong(theta0, lr, w_norm, rho, k):
+        theta = theta0
+        for _ in range(max(steps(k), 0)):
+            theta = step(theta, c_of(lr, w_norm, rho))
+        return theta
+    return wrong
+
+
+def _c(lr, w_norm, rho):
+    return lr * w_norm / rho
+
+
+ANGLE_MISTAKES = {
+    "c without rho": _angle_loop(lambda lr, w, rho: lr * w),
+    "c without the weight norm": _angle_loop(lambda lr, w, rho: lr / rho),
+    "squared weight norm": _angle_loop(lambda lr, w, rho: lr * w * w / rho),
+    "atan instead of atan2": _angle_loop(_c, step=lambda t, c: torch.atan(torch.sin(t) / (torch.cos(t) + c))),
+    "one step too few": _angle_loop(_c, steps=lambda k: k - 1),
+    "one step too many": _angle_loop(_c, steps=lambda k: k + 1),
+    "small-angle formula": lambda t, lr, w, rho, k: t / (1 + lr * w / rho) ** k,
+    "no projection": lambda t, lr, w, rho, k: torch.atan2(rho * torch.sin(t), rho * torch.cos(t) + k * lr * w),
+}
+
+
+def test_angle_correct_passes():
+    assert checks.check_angle_after_steps(angle_correct).passed
+
+
+def test_angle_via_tangent_and_cosine_passes():
+    # Another correct derivation: cos t' = (cos t + c) / sqrt(1 + 2 c cos t + c^2), then arccos.
+    def via_cos(theta0, lr, w_norm, rho, k):
+        c, theta = lr * w_norm / rho, theta0
+        for _ in range(k):
+            theta = torch.arccos((torch.cos(theta) + c) / torch.sqrt(1 + 2 * c * torch.cos(theta) + c * c))
+        return theta
+    assert checks.check_angle_after_steps(via_cos).passed
+
+
+@pytest.mark.parametrize("name", list(ANGLE_MISTAKES))
+def test_angle_mistake_recognized(name):
+    with pytest.raises(ExerciseFailed, match=re.escape(f"recognized mistake: {name}]")):
+        checks.check_angle_after_steps(ANGLE_MISTAKES[name])
+
+
+def test_angle_not_attempted():
+    def stub(theta0, lr, w_norm, rho, k):
+        raise NotImplementedError()
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        checks.check_angle_after_steps(stub)
+
+
+def test_predicted_angle_matches_the_projected_ascent():
+    # The reference against the iterates themselves, in 5 dimensions, from angles on both sides of 90 degrees.
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(5, generator=g, dtype=torch.float64)
+    rho, lr = 1.7, 0.3
+    x = torch.randn(6, 5, generator=g, dtype=torch.float64)
+    x = rho * x / x.norm(dim=1, keepdim=True)
+    theta0 = torch.arccos((x @ w) / (rho * w.norm()))
+    for _ in range(4):
+        x = x + lr * w
+        x = rho * x / x.norm(dim=1, keepdim=True)
+    measured = torch.arccos(((x @ w) / (rho * w.norm())).clamp(-1, 1))
+    assert torch.allclose(checks.predicted_angle(theta0, lr, float(w.norm()), rho, 4), measured, atol=1e-10)

@@ -1,5 +1,6 @@
 """Checks for notebook 07 (activation maximization): the projected ascent step, the closed-form
-first-layer optimum, and the agreement of several optima (mean pairwise cosine)."""
+first-layer optimum, the agreement of several optima (mean pairwise cosine), and the angle to the
+first-layer optimum after k projected steps (a derivation the notebook then compares with the ascent)."""
 
 from __future__ import annotations
 
@@ -149,5 +150,76 @@ _MEAN_PAIRWISE_COSINE_MISTAKES = {
 check_mean_pairwise_cosine = Exercise(
     "mean pairwise cosine", mean_pairwise_cosine, _agreement_cases, mistakes=_MEAN_PAIRWISE_COSINE_MISTAKES,
     hint="normalize the rows, take the Gram matrix, average off the diagonal.")
+
+
+def predicted_angle(theta0: torch.Tensor, lr: float, w_norm: float, rho: float, k: int) -> torch.Tensor:
+    """The angle to W_i after k projected steps x <- rho (x + lr W_i) / ||x + lr W_i|| on a first-layer unit.
+
+    Write x = rho (cos t u + sin t v), u = W_i / ||W_i||, v a unit vector orthogonal to u. The step adds
+    lr ||W_i|| u and leaves v alone; the projection only rescales. So the new angle is
+    atan2(rho sin t, rho cos t + lr ||W_i||) = atan2(sin t, cos t + c) with c = lr ||W_i|| / rho, in the
+    plane of u and v (the iterate never leaves it). ``theta0``: angles in [0, pi], any shape."""
+    c = lr * w_norm / rho
+    theta = theta0.clone()
+    for _ in range(k):
+        theta = torch.atan2(torch.sin(theta), torch.cos(theta) + c)
+    return theta
+
+
+def _angle_cases():
+    g = torch.Generator().manual_seed(5)
+    wide = torch.tensor([0.0, 0.3, 1.2, torch.pi / 2, 2.2, 2.9], dtype=torch.float64)  # 2.9: cos t + c < 0 at first
+    random = torch.rand(2, 3, generator=g, dtype=torch.float64) * torch.pi
+    return [(wide, 0.4, 1.7, 2.5, 1), (wide, 0.2, 3.0, 4.0, 4), (random, 1.5, 0.8, 1.3, 3),
+            (wide[1:4], 0.05, 2.0, 1.6, 7)]
+
+
+def _angle_mistake(c_of, k_of=lambda k: k, arctan=False):
+    """A wrong recursion: ``c_of(lr, w_norm, rho)`` for c, ``k_of(k)`` steps, atan of the ratio if ``arctan``."""
+    def wrong(theta0, lr, w_norm, rho, k):
+        c, theta = c_of(lr, w_norm, rho), theta0.clone()
+        for _ in range(max(k_of(k), 0)):
+            theta = (torch.atan(torch.sin(theta) / (torch.cos(theta) + c)) if arctan
+                     else torch.atan2(torch.sin(theta), torch.cos(theta) + c))
+        return theta
+    return wrong
+
+
+_C = lambda lr, w_norm, rho: lr * w_norm / rho  # noqa: E731 (the right c, for the mistakes that keep it)
+_ANGLE_MISTAKES = {
+    "c without rho": (_angle_mistake(lambda lr, w_norm, rho: lr * w_norm),
+                      "your step constant is lr ||W_i||: the step lr W_i has length lr ||W_i||, but x has length "
+                      "rho, and the angle depends on their ratio, c = lr ||W_i|| / rho."),
+    "c without the weight norm": (_angle_mistake(lambda lr, w_norm, rho: lr / rho),
+                                  "your step constant is lr / rho: the gradient of W_i . x is W_i, so the step "
+                                  "lr W_i has length lr ||W_i||, not lr; c = lr ||W_i|| / rho."),
+    "squared weight norm": (_angle_mistake(lambda lr, w_norm, rho: lr * w_norm ** 2 / rho),
+                            "your step constant has ||W_i||^2: the step is lr W_i, of length lr ||W_i||; its "
+                            "component along u = W_i / ||W_i|| is lr ||W_i||, so c = lr ||W_i|| / rho."),
+    "atan instead of atan2": (_angle_mistake(_C, arctan=True),
+                              "you take atan(sin t / (cos t + c)): where cos t + c < 0 (a start more than 90 "
+                              "degrees from W_i and a small step) the new point is still on W_i's far side and "
+                              "its angle lies between 90 and 180 degrees, but atan returns a negative angle. Use "
+                              "torch.atan2(sin t, cos t + c)."),
+    "one step too few": (_angle_mistake(_C, k_of=lambda k: k - 1),
+                         "you apply the step k - 1 times: after k steps the recursion has been applied k times "
+                         "(k = 0 returns theta0)."),
+    "one step too many": (_angle_mistake(_C, k_of=lambda k: k + 1),
+                          "you apply the step k + 1 times: after k steps the recursion has been applied k times "
+                          "(k = 0 returns theta0)."),
+    "small-angle formula": (lambda theta0, lr, w_norm, rho, k: theta0 / (1 + _C(lr, w_norm, rho)) ** k,
+                            "theta0 / (1 + c)^k is the recursion for small angles only (sin t ~ t, cos t ~ 1); "
+                            "random starts begin near 90 degrees, where it is far off. Use the exact step "
+                            "atan2(sin t, cos t + c)."),
+    "no projection": (lambda theta0, lr, w_norm, rho, k: torch.atan2(torch.sin(theta0),
+                                                                     torch.cos(theta0) + k * _C(lr, w_norm, rho)),
+                      "that is the angle of x_0 + k lr W_i, the update without the projection: there the "
+                      "component orthogonal to W_i stays rho sin(theta0) while x grows. The projection "
+                      "rescales x to norm rho after every step, so apply the one-step rule k times."),
+}
+# ``student(theta0 (any shape), lr, w_norm, rho, k)`` -> the angles after k projected steps, same shape.
+check_angle_after_steps = Exercise(
+    "angle after k projected steps", predicted_angle, _angle_cases, mistakes=_ANGLE_MISTAKES,
+    hint="write x = rho (cos t u + sin t v) with u = W_i / ||W_i||; the step only adds to the u component.")
 
 register(globals())
