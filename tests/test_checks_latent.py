@@ -83,3 +83,48 @@ def test_grid_stub_not_attempted():
 def test_grid_mistakes_recognized(wrong, name):
     with pytest.raises(ExerciseFailed, match=f"recognized mistake: {name}"):
         latent.check_latent_grid(wrong)
+
+
+# --- contaminated_auc ---------------------------------------------------------------------------
+
+def test_contaminated_reference_passes():
+    assert latent.check_contaminated_auc(latent.check_contaminated_auc.reference).passed
+
+
+def test_contaminated_stub_not_attempted():
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        latent.check_contaminated_auc(stub)
+
+
+def test_contaminated_other_correct_form_passes():
+    assert latent.check_contaminated_auc(lambda auc, f: auc - f * (auc - 0.5)).passed
+
+
+@pytest.mark.parametrize("wrong, name", [
+    (lambda auc, f: (1 - f) * auc + f, "copies counted as caught"),
+    (lambda auc, f: (1 - f) * auc, "copies counted as missed"),
+    (lambda auc, f: f * auc + (1 - f) / 2, "weights swapped"),
+    (lambda auc, f: auc, "AUC unchanged"),
+    (lambda auc, f: (1 - f) * auc + f * (1 - auc), "copies scored as 1 - AUC"),
+])
+def test_contaminated_mistakes_are_named(wrong, name):
+    with pytest.raises(ExerciseFailed, match=name):
+        latent.check_contaminated_auc(wrong)
+
+
+def test_contaminated_formula_is_the_expected_auc_of_copies():
+    """The identity the exercise asks for, checked by simulation: copies of normal scores average 1/2."""
+    g = torch.Generator().manual_seed(0)
+    normal = torch.randint(0, 20, (300,), generator=g).double()          # ties on purpose
+    anomaly = torch.randint(5, 25, (100,), generator=g).double()
+    is_anomaly = torch.cat([torch.ones(100, dtype=torch.bool), torch.zeros(300, dtype=torch.bool)])
+    auc = embed.roc_auc(torch.cat([anomaly, normal]), is_anomaly)
+    draws = []
+    for _ in range(400):
+        copied = anomaly.clone()
+        which = torch.randperm(100, generator=g)[:30]
+        copied[which] = normal[torch.randint(0, 300, (30,), generator=g)]
+        draws.append(embed.roc_auc(torch.cat([copied, normal]), is_anomaly))
+    draws = torch.tensor(draws)
+    predicted = latent.check_contaminated_auc.reference(auc, 0.3)
+    assert abs(float(draws.mean()) - predicted) < 4 * float(draws.std()) / 400 ** 0.5

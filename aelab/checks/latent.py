@@ -188,4 +188,42 @@ check_latent_grid = Exercise(
     hint="z1 = linspace(low[0], high[0], n) left to right; z2 = linspace(high[1], low[1], n) "
          "top to bottom; row by row.")
 
+
+# --- exercise 4: the AUC of a contaminated anomaly set -------------------------------------------
+
+
+def _contaminated_cases():
+    return [(0.9, 0.2), (0.3, 0.5), (0.75, 0.1)]
+
+
+_CONTAMINATED_AUC_MISTAKES = {
+    "copies counted as caught": (
+        lambda auc, f: (1 - f) * auc + f,
+        "you counted every copy as outscoring the normal images (a pair won). A copy of a normal image is "
+        "another draw from the normal scores: against a random normal image it wins, loses or ties like a "
+        "coin flip, so its pairs contribute 1/2 on average."),
+    "copies counted as missed": (
+        lambda auc, f: (1 - f) * auc,
+        "you counted every copy as scoring below the normal images (a pair lost). A copy of a normal image "
+        "is another draw from the normal scores: its pairs contribute 1/2 on average, not 0."),
+    "weights swapped": (
+        lambda auc, f: f * auc + (1 - f) / 2,
+        "the weights are swapped: a fraction f of the anomalies are copies (coin flips), the remaining "
+        "1 - f keep the original AUC."),
+    "AUC unchanged": (
+        lambda auc, f: auc,
+        "the AUC is not invariant here: it is a mean over (anomaly, normal) pairs, and the pairs of the copied "
+        "anomalies change. (It is invariant under a monotone increasing map of the scores, which this is not.)"),
+    "copies scored as 1 - AUC": (
+        lambda auc, f: (1 - f) * auc + f * (1 - auc),
+        "a copy of a normal image scores against the normal images, not against the anomalies: its "
+        "pairs contribute 1/2 on average, whatever the AUC."),
+}
+# ``student(auc, f)``: expected AUC after a fraction f of the anomalies is replaced by copies of normal images.
+check_contaminated_auc = Exercise(
+    "contaminated_auc", lambda auc, f: (1 - f) * auc + f / 2, _contaminated_cases,
+    mistakes=_CONTAMINATED_AUC_MISTAKES, atol=1e-6, rtol=0,
+    hint="split the (anomaly, normal) pairs into those of the kept anomalies and those of the copies; what is "
+         "P(copy > normal) + 1/2 P(copy = normal) when the copy is itself a random normal image?")
+
 register(globals())
