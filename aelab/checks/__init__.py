@@ -9,8 +9,8 @@ raises :class:`ExerciseFailed` with the same text, so that the grade cell fails.
 """
 
 # The check modules are imported here so that EXERCISES lists every exercise of the course.
-from . import contractive, denoising, ksparse, latent, linear_ae, maximize, pca, sparse
+from . import contractive, denoising, ksparse, latent, linear_ae, maximize, pca, score, sparse
 from ._core import EXERCISES, Case, CheckResult, Exercise, ExerciseFailed, grading
 
 __all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "ExerciseFailed", "contractive", "denoising", "grading",
-           "ksparse", "latent", "linear_ae", "maximize", "pca", "sparse"]
+           "ksparse", "latent", "linear_ae", "maximize", "pca", "score", "sparse"]
