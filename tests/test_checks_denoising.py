@@ -8,7 +8,13 @@ import torch
 from torch.nn import functional as F
 
 from aelab.checks import ExerciseFailed
-from aelab.checks.denoising import check_denoising_loss, check_masking_noise, check_psnr
+from aelab.checks.denoising import (
+    check_denoising_loss,
+    check_masked_psnr,
+    check_masking_noise,
+    check_psnr,
+    masked_psnr_second_order,
+)
 
 pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
 
@@ -139,3 +145,57 @@ def _bce(logits, target):
 def test_loss_mistakes_are_recognized(wrong, mistake):
     with pytest.raises(ExerciseFailed, match=mistake):
         check_denoising_loss(wrong)
+
+
+# ---- the predicted PSNR of a masked input -----------------------------------------------------
+
+def masked_psnr_right(x, q):
+    d = x[0].numel()
+    err = q * x.flatten(1).pow(2).sum(dim=1) / d
+    return float((10 * torch.log10(1 / err)).mean())
+
+
+def masked_psnr_right_rmse(x, q):
+    rmse = (q * x.flatten(1).pow(2).mean(dim=1)).sqrt()
+    return float((20 * torch.log10(1 / rmse)).mean())
+
+
+@pytest.mark.parametrize("fn", [masked_psnr_right, masked_psnr_right_rmse])
+def test_masked_psnr_right_answers_pass(fn):
+    assert check_masked_psnr(fn).passed
+
+
+def test_masked_psnr_stub_is_not_attempted():
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        check_masked_psnr(stub)
+
+
+def _sq(x):
+    return x.flatten(1).pow(2)
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda x, q: float((10 * torch.log10(1 / ((1 - q) * _sq(x).mean(1)))).mean()), "1 - q instead of q"),
+    (lambda x, q: float((10 * torch.log10(1 / (q * x.flatten(1).mean(1)))).mean()), "squares forgotten"),
+    (lambda x, q: 10 * math.log10(1 / q), "every pixel treated as ink"),
+    (lambda x, q: float((10 * torch.log10(1 / (q * _sq(x).sum(1)))).mean()), "sum instead of mean"),
+    (lambda x, q: float(10 * torch.log10(1 / (q * _sq(x).mean(1)).mean())), "PSNR of the pooled MSE"),
+    (lambda x, q: float((20 * torch.log10(1 / (q * _sq(x).mean(1)))).mean()), "20 log10"),
+])
+def test_masked_psnr_mistakes_are_recognized(wrong, mistake):
+    with pytest.raises(ExerciseFailed, match=mistake):
+        check_masked_psnr(wrong)
+
+
+def test_masked_psnr_second_order_matches_monte_carlo():
+    """Few ink pixels (a large term): the mean PSNR of many random masks minus the expected-error
+    prediction is the second-order term, up to the Monte Carlo error and higher orders."""
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(20, 1, 10, 10, generator=g) < 0.4) * torch.rand(20, 1, 10, 10, generator=g).clamp(min=0.3)
+    q = 0.3
+    flat = x.double().flatten(1)
+    mse = torch.stack([((torch.rand(flat.shape, generator=g) < q) * flat).pow(2).mean(1) for _ in range(4000)])
+    gap = float((-10 * torch.log10(mse)).mean() - (-10 * torch.log10(q * flat.pow(2).mean(1))).mean())
+    term = masked_psnr_second_order(x, q)
+    assert term > 0
+    assert abs(gap - term) < 0.2 * term

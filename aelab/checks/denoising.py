@@ -187,4 +187,68 @@ check_denoising_loss = Exercise(
     hint="x_tilde = corrupt(x); logits = model.decoder(model.encoder(x_tilde)); binary cross-entropy of the logits "
          "against the clean x, summed over pixels and averaged over the batch.")
 
+
+def _masked_psnr(x, q):
+    """The expected-error prediction of the PSNR of x masked with fraction q: each image's squared
+    error is q ||x||^2 on average, its MSE that divided by the d pixels, its PSNR 10 log10(1 / MSE);
+    the mean over the images of those PSNRs (pixels in [0, 1], so max = 1)."""
+    flat = x.double().flatten(1)
+    return float((10 * torch.log10(flat.shape[1] / (q * flat.pow(2).sum(dim=1)))).mean())
+
+
+def _masked_psnr_cases():
+    """Images with different amounts of ink (so per-image and pooled MSEs differ) and grey values in
+    (0, 1) (so x and x^2 differ), at several q (so q and 1 - q differ)."""
+    g = torch.Generator().manual_seed(4)
+    ink = torch.rand(8, 1, 12, 12, generator=g) < torch.linspace(0.1, 0.6, 8).view(8, 1, 1, 1)
+    x = ink * (0.2 + 0.8 * torch.rand(8, 1, 12, 12, generator=g))
+    return [(x, 0.25), (x, 0.5), (x.flatten(1), 0.1), (x[:3], 0.8)]
+
+
+def _flat(x):
+    return x.double().flatten(1)
+
+
+def masked_psnr_second_order(x, q):
+    """How far the mean PSNR of x masked with fraction q lies above the prediction from each image's
+    expected error (exercise 4), to second order (the delta method): an image's squared error
+    S = sum_i (1 - m_i) x_i^2 has mean q sum x^2 and variance q (1 - q) sum x^4, and
+    E[-10 log10 S] = -10 log10 E[S] + (10 / ln 10) Var(S) / (2 E[S]^2) + higher orders.
+    The mean over the images, in dB."""
+    flat = x.double().flatten(1)
+    relative_var = (1 - q) * flat.pow(4).sum(dim=1) / (q * flat.pow(2).sum(dim=1).pow(2))
+    return float((10 / math.log(10) * relative_var / 2).mean())
+
+
+check_masked_psnr = Exercise(
+    "masked_psnr", _masked_psnr, _masked_psnr_cases, atol=1e-6, rtol=1e-6,
+    mistakes={
+        "1 - q instead of q": (
+            lambda x, q: float((10 * torch.log10(_flat(x).shape[1] / ((1 - q) * _flat(x).pow(2).sum(1)))).mean()),
+            "you used the fraction of pixels that *survive*, 1 - q. The error comes from the masked pixels: a "
+            "pixel is set to 0 with probability q, and only then is it wrong (by x_i)."),
+        "squares forgotten": (
+            lambda x, q: float((10 * torch.log10(_flat(x).shape[1] / (q * _flat(x).sum(1)))).mean()),
+            "a masked pixel is wrong by x_i, so it adds x_i^2 to the squared error: the expected error is "
+            "q * sum_i x_i^2, not q * sum_i x_i (the two agree only for pixels that are exactly 0 or 1)."),
+        "every pixel treated as ink": (
+            lambda x, q: float(10 * math.log10(1 / q)),
+            "your answer does not depend on the image: you assumed every masked pixel is wrong by 1. A masked "
+            "pixel is wrong by its value x_i, which is 0 on the background: only the ink counts."),
+        "sum instead of mean over the pixels": (
+            lambda x, q: float((10 * torch.log10(1 / (q * _flat(x).pow(2).sum(1)))).mean()),
+            "PSNR uses the *mean* squared error per pixel: divide the image's expected squared error by its "
+            "number of pixels d."),
+        "PSNR of the pooled MSE": (
+            lambda x, q: float(10 * torch.log10(1 / (q * _flat(x).pow(2).mean(1)).mean())),
+            "you averaged the MSE over the images and took one PSNR of that. The course's PSNR (exercise 3) is "
+            "the mean over images of each image's PSNR, and log is not linear: images with little ink have a "
+            "small error and a large PSNR, which the pooled version hides."),
+        "20 log10": (
+            lambda x, q: float((20 * torch.log10(_flat(x).shape[1] / (q * _flat(x).pow(2).sum(1)))).mean()),
+            "PSNR is 10 log10(max^2 / MSE): the MSE is already a power (a squared quantity), so the factor is 10."),
+    },
+    hint="per image: expected MSE = q * sum_i x_i^2 / d; PSNR = 10 log10(1 / expected MSE); then the mean over "
+         "the images.")
+
 register(globals())
