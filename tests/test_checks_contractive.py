@@ -68,3 +68,40 @@ def test_mc_stub_not_attempted(capsys):
 def test_mc_mistakes_recognized(wrong, mistake):
     with pytest.raises(ExerciseFailed, match=f"recognized mistake: {mistake}"):
         contractive.check_stochastic_contraction(wrong)
+
+
+def correct_mult(code, weight, x, sigma):
+    """Student-style: sigma^2 sum_j (h_j(1-h_j))^2 sum_i W_ji^2 x_i^2, per example."""
+    slope2 = (code * (1 - code)) ** 2                       # (N, H)
+    return sigma**2 * torch.einsum("nj,ji,ni->n", slope2, weight**2, x**2)
+
+
+def test_mult_correct_passes():
+    assert contractive.check_multiplicative_contraction(correct_mult).passed
+
+
+def test_mult_stub_not_attempted(capsys):
+    with pytest.raises(ExerciseFailed, match="NOT ATTEMPTED"):
+        contractive.check_multiplicative_contraction(stub)
+
+
+def _s2(h):
+    return (h * (1 - h)) ** 2
+
+
+@pytest.mark.parametrize("wrong, mistake", [
+    (lambda h, w, x, s: s**2 * _s2(h) @ (w**2).sum(1), "isotropic formula sigma^2 ||J||_F^2"),
+    (lambda h, w, x, s: s**2 * torch.einsum("nj,ji,ni->n", _s2(h), w**2, x), "x_i instead of x_i^2"),
+    (lambda h, w, x, s: s * torch.einsum("nj,ji,ni->n", _s2(h), w**2, x**2), "sigma instead of sigma^2"),
+    (lambda h, w, x, s: torch.einsum("nj,ji,ni->n", _s2(h), w**2, x**2), "sigma^2 missing"),
+    (lambda h, w, x, s: s**2 * (x**2).sum(1) * (_s2(h) @ (w**2).sum(1)),
+     "whole-image scale ||x||^2 instead of pixel by pixel"),
+    (lambda h, w, x, s: s**2 * torch.einsum("nj,ji,ni->n", h * (1 - h), w**2, x**2), "h(1-h) not squared"),
+    (lambda h, w, x, s: correct_mult(h, w, x, s).mean(), "averaged over the batch"),
+])
+def test_mult_mistakes_recognized(wrong, mistake):
+    pattern = f"recognized mistake: {mistake}"
+    for ch in "()^|":
+        pattern = pattern.replace(ch, "\\" + ch)
+    with pytest.raises(ExerciseFailed, match=pattern):
+        contractive.check_multiplicative_contraction(wrong)

@@ -1,5 +1,6 @@
-"""Checks for notebook 06 (contractive autoencoder): the closed-form penalty and the
-Monte-Carlo estimate of the stochastic contraction."""
+"""Checks for notebook 06 (contractive autoencoder): the closed-form penalty, the
+Monte-Carlo estimate of the stochastic contraction, and the predicted contraction under
+brightness-proportional noise (a derivation from section 1's trace identity)."""
 
 from __future__ import annotations
 
@@ -91,5 +92,62 @@ check_stochastic_contraction = Exercise(
             "||h(x) - h(x + eps)||^2 sums the squared changes over the H code units; you averaged them."),
     },
     hint="mean over s of ((encode(x + sigma * noise[s]) - encode(x)) ** 2).sum(dim=1).")
+
+
+def multiplicative_contraction(code: torch.Tensor, weight: torch.Tensor, x: torch.Tensor,
+                               sigma: float) -> torch.Tensor:
+    """Leading order of E||h(x) - h(x + eps)||^2 for eps_i = sigma x_i z_i, z ~ N(0, I), per example.
+
+    For a sigmoid layer J = diag(h(1-h)) W, and E[eps eps^T] = sigma^2 diag(x^2), so
+    E||J eps||^2 = tr(J^T J E[eps eps^T]) = sigma^2 sum_j (h_j(1-h_j))^2 sum_i W_ji^2 x_i^2.
+    code (N, H), weight (H, D), x (N, D) (flattened images); returns shape (N,)."""
+    return sigma**2 * ((code * (1 - code)) ** 2 * (x.pow(2) @ weight.pow(2).T)).sum(dim=1)
+
+
+def _mult_cases():
+    g = torch.Generator().manual_seed(8)
+    cases = []
+    for n, h, d, sigma in ((6, 4, 9, 0.1), (3, 7, 5, 0.3)):
+        code = torch.sigmoid(2 * torch.randn(n, h, generator=g, dtype=torch.float64))
+        w = torch.randn(h, d, generator=g, dtype=torch.float64)
+        x = torch.rand(n, d, generator=g, dtype=torch.float64)
+        cases.append((code, w, x, sigma))
+    return cases
+
+
+def _slope2(h):
+    return (h * (1 - h)) ** 2
+
+
+check_multiplicative_contraction = Exercise(
+    "multiplicative_contraction", multiplicative_contraction, _mult_cases, atol=1e-10, rtol=1e-8,
+    mistakes={
+        "isotropic formula sigma^2 ||J||_F^2": (
+            lambda h, w, x, s: s**2 * (_slope2(h) @ w.pow(2).sum(dim=1)),
+            "that is the answer for eps ~ N(0, sigma^2 I). Here the noise of pixel i has standard deviation "
+            "sigma x_i, so E[eps eps^T] = sigma^2 diag(x^2) is not sigma^2 I: redo the trace step of section 1 "
+            "with it. A black pixel gets no noise at all."),
+        "x_i instead of x_i^2": (
+            lambda h, w, x, s: s**2 * (_slope2(h) * (x @ w.pow(2).T)).sum(dim=1),
+            "the variance of pixel i's noise is (sigma x_i)^2 = sigma^2 x_i^2: the pixel value enters squared, "
+            "like sigma."),
+        "sigma instead of sigma^2": (
+            lambda h, w, x, s: s * (_slope2(h) * (x.pow(2) @ w.pow(2).T)).sum(dim=1),
+            "sigma is a standard deviation; a squared change has the VARIANCE sigma^2 in front."),
+        "sigma^2 missing": (
+            lambda h, w, x, s: (_slope2(h) * (x.pow(2) @ w.pow(2).T)).sum(dim=1),
+            "the expected squared change is proportional to the noise variance: the factor sigma^2 is missing."),
+        "whole-image scale ||x||^2 instead of pixel by pixel": (
+            lambda h, w, x, s: s**2 * x.pow(2).sum(dim=1) * (_slope2(h) @ w.pow(2).sum(dim=1)),
+            "you multiplied sigma^2 ||J||_F^2 by ||x||^2. Each pixel's noise variance weights only the column "
+            "of J for that pixel: sum_i x_i^2 (J^T J)_ii, a weighted sum, not a product of two sums."),
+        "h(1-h) not squared": (
+            lambda h, w, x, s: s**2 * ((h * (1 - h)) * (x.pow(2) @ w.pow(2).T)).sum(dim=1),
+            "row j of J is h_j (1 - h_j) W[j, :]; in ||J eps||^2 the slope enters squared: (h_j (1 - h_j))^2."),
+        "averaged over the batch": (
+            lambda h, w, x, s: multiplicative_contraction(h, w, x, s).mean(),
+            "return one prediction per example, shape (N,), not their mean."),
+    },
+    hint="E||J eps||^2 = tr(J^T J E[eps eps^T]) with E[eps eps^T] = sigma^2 diag(x^2) and J = diag(h(1-h)) W.")
 
 register(globals())
