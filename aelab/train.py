@@ -408,13 +408,16 @@ class _Progress:
         self.mode, self.epochs, self.label, self.bar = mode, epochs, label, None
         if mode == "bar":
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=epochs, desc=label, leave=True)
+            # at most one redraw a second: every redraw of a notebook bar is several kernel messages, and a
+            # cell that trains many models must stay under the output socket's queue limit (1000 messages,
+            # beyond which Jupyter drops output, the cell's end included)
+            self.bar = tqdm(total=epochs, desc=label, leave=True, mininterval=1.0)
 
     def update(self, epoch: int, train: dict, val: dict | None) -> None:
         text = f"loss {train['loss']:.4g}" + (f", val {val['loss']:.4g}" if val else "")
         if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
             self.bar.update(1)
-            self.bar.set_postfix_str(text)
         elif self.mode == "lines":
             every = max(1, self.epochs // 4)
             if epoch == 1 or epoch == self.epochs or epoch % every == 0:

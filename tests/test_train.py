@@ -250,3 +250,20 @@ def test_progress_and_messages_use_the_label_not_the_cache_key(tiny_images, tmp_
 def test_a_label_must_be_a_non_empty_string(tiny_images, label):
     with pytest.raises(ValueError, match="label must be a non-empty string"):
         aelab.fit(small_model(), tiny_images, epochs=1, label=label)
+
+
+def test_progress_bar_redraws_at_most_once_a_second():
+    # each redraw of a notebook bar is several kernel messages; a cell training many models must stay
+    # under Jupyter's output queue limit (1000 messages), or the cell's end is dropped and nbval times out
+    from aelab.train import _Progress
+
+    progress = _Progress("bar", 300, "redraw count")
+    redraws = []
+    progress.bar.refresh = lambda *args, **kwargs: redraws.append(1)
+    for epoch in range(1, 301):
+        progress.update(epoch, {"loss": 1.0 / epoch}, {"loss": 2.0 / epoch})
+    assert progress.bar.n == 300
+    assert len(redraws) <= 3, f"{len(redraws)} redraws for 300 quick epochs"
+    assert "val" in progress.bar.postfix
+    progress.bar.refresh = type(progress.bar).refresh.__get__(progress.bar)
+    progress.close()
