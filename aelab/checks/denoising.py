@@ -188,7 +188,7 @@ check_denoising_loss = Exercise(
          "against the clean x, summed over pixels and averaged over the batch.")
 
 
-def _masked_psnr(x, q):
+def masked_psnr_prediction(x, q):
     """The expected-error prediction of the PSNR of x masked with fraction q: each image's squared
     error is q ||x||^2 on average, its MSE that divided by the d pixels, its PSNR 10 log10(1 / MSE);
     the mean over the images of those PSNRs (pixels in [0, 1], so max = 1)."""
@@ -221,7 +221,7 @@ def masked_psnr_second_order(x, q):
 
 
 check_masked_psnr = Exercise(
-    "masked_psnr", _masked_psnr, _masked_psnr_cases, atol=1e-6, rtol=1e-6,
+    "masked_psnr", masked_psnr_prediction, _masked_psnr_cases, atol=1e-6, rtol=1e-6,
     mistakes={
         "1 - q instead of q": (
             lambda x, q: float((10 * torch.log10(_flat(x).shape[1] / ((1 - q) * _flat(x).pow(2).sum(1)))).mean()),
