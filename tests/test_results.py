@@ -10,7 +10,8 @@ _spec.loader.exec_module(results)
 
 
 def _record(values, **identity):
-    base = {"notebook": "99_demo", "dataset": "digits", "torch": "2.14.1", "cpu_capability": "AVX512", "threads": 2}
+    base = {"notebook": "99_demo", "dataset": "digits", "torch": "2.14.1",
+            "cpu": "GenuineIntel family 6 model 143 (Xeon)", "cpu_capability": "AVX512", "threads": 2}
     return {**base, **identity, "claims": [{"claim": c, "value": v} for c, v in values.items()]}
 
 
@@ -47,3 +48,22 @@ def test_on_another_machine_a_moved_value_is_a_note_and_a_missing_claim_still_fa
     problems, notes = results.compare(run, committed)
     assert [n for n in notes if "'gap' moved" in n] and not [p for p in problems if "moved" in p]
     assert any("missing from the table: 'new'" in p for p in problems)
+
+
+def test_another_processor_with_the_same_kernels_is_another_machine():
+    committed = {"99_demo__digits": _record({"gap": 0.25})}
+    run = {"99_demo__digits": _record({"gap": 0.2501}, cpu="AuthenticAMD family 25 model 17 (AMD EPYC)")}
+    problems, notes = results.compare(run, committed)
+    assert not problems and [n for n in notes if "'gap' moved" in n]
+
+
+def test_a_record_without_the_processor_matches_no_machine():
+    old = _record({"gap": 0.25})
+    del old["cpu"]
+    problems, notes = results.compare({"99_demo__digits": _record({"gap": 0.2501})}, {"99_demo__digits": old})
+    assert not problems and notes
+
+
+def test_the_processor_is_recorded():
+    from aelab.course import cpu_model
+    assert isinstance(cpu_model(), str) and cpu_model()

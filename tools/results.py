@@ -9,7 +9,8 @@ set (``make test`` sets it for its full-size legs). ``results/raw/`` holds one r
 and dataset; ``results/RESULTS.md`` is generated from it and nothing else (a unit test checks that).
 
 Tolerance of ``--check``: |measured - committed| <= RTOL * max(1, |committed|), RTOL = 1e-6.
-Training and every statistic are deterministic for a given torch build, CPU kernel set
+Training and every statistic are deterministic for a given torch build, processor (``aelab.course.cpu_model``:
+an AMD EPYC and an Intel Xeon that both report AVX512 give different last digits), CPU kernel set
 (``torch.backends.cpu.get_cpu_capability()``) and thread count, which each record stores: two
 full runs on the same machine give the same values, so the bound only absorbs the last digits of
 printing; a value that moves by more means the code or the data changed, and the table must be
@@ -51,7 +52,8 @@ def render_table(records: dict[str, dict]) -> str:
             "the tests check (docs/WRITING_NOTEBOOKS.md).", ""]
     for record in records.values():
         rows += [f"## {record['notebook']} on {record['dataset']}", "",
-                 f"{record['date']}; {record['machine']}; torch {record['torch']}", "",
+                 f"{record['date']}; {record['machine']}; {record.get('cpu', 'processor not recorded')}; "
+                 f"torch {record['torch']}", "",
                  "| claim | measured | bound | holds |", "|---|---|---|---|"]
         for claim in record["claims"]:
             rows.append(f"| {claim['claim']} | {claim['value']:.4g} | {claim['bound']} | "
@@ -61,8 +63,12 @@ def render_table(records: dict[str, dict]) -> str:
 
 
 def identity(record: dict) -> tuple:
-    """What decides the floating-point results of a run: torch build, CPU kernels, thread count."""
-    return record.get("torch"), record.get("cpu_capability"), record.get("threads")
+    """What decides the floating-point results of a run: torch build, processor, CPU kernels, thread count.
+
+    A record written before the processor was stored (no ``cpu``) matches no machine: its values are
+    compared, not required to match, until ``make results`` rewrites it.
+    """
+    return record.get("torch"), record.get("cpu"), record.get("cpu_capability"), record.get("threads")
 
 
 def compare(run: dict[str, dict], committed: dict[str, dict], rtol: float = RTOL) -> tuple[list[str], list[str]]:
@@ -106,7 +112,8 @@ def main() -> int:
             return 1
         problems, notes = compare(run, read_records(RAW))
         if notes:
-            print("results: this machine is not the one results/raw was measured on (torch, CPU kernels, threads: "
+            print("results: this machine is not the one results/raw was measured on (torch, processor, CPU kernels, "
+                  "threads: "
                   f"{identity(next(iter(run.values())))}), so values are compared, not required to match:\n  "
                   + "\n  ".join(notes))
         notebooks = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
