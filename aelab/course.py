@@ -20,28 +20,8 @@ import torch
 
 from . import config
 from .data import load
-from .device import describe_device, pick_device
+from .device import cpu_model, describe_device, pick_device
 from .train import seed_everything
-
-
-def cpu_model() -> str:
-    """The processor, as precisely as the system says: vendor, family, model and name on Linux.
-
-    The kernel set (``torch.backends.cpu.get_cpu_capability()``) is not enough to identify a machine's
-    floating-point results: an AMD EPYC and an Intel Xeon both report AVX512, and their MKL paths give
-    training runs that differ in the last digits from the first steps on.
-    """
-    try:
-        with open("/proc/cpuinfo") as info:
-            first = info.read().split("\n\n", 1)[0]
-        fields = dict(line.split(":", 1) for line in first.splitlines() if ":" in line)
-        fields = {k.strip(): v.strip() for k, v in fields.items()}
-        if "vendor_id" in fields:
-            return (f"{fields['vendor_id']} family {fields.get('cpu family', '?')} model {fields.get('model', '?')}"
-                    f" ({fields.get('model name', '?')})")
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def is_fast() -> bool:

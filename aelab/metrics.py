@@ -1,10 +1,12 @@
-"""Numbers the notebooks assert on: PSNR, the filter statistics (incl. a Gabor fit), dead units, linear probes."""
+"""Numbers the notebooks assert on: PSNR, the filter statistics (incl. a Gabor fit), dead units, linear probes,
+and the rule that compares two trained recipes over training seeds."""
 
 from __future__ import annotations
 
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -187,6 +189,17 @@ def dead_units(codes: torch.Tensor, threshold: float = 1e-3) -> float:
 def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
                  test_labels: torch.Tensor, max_iter: int = 500, C: float = 1.0) -> float:
     """Test accuracy of a logistic regression trained on the features (standardized first)."""
+    return float(linear_probe_correct(train_features, train_labels, test_features, test_labels,
+                                      max_iter=max_iter, C=C).mean())
+
+
+def linear_probe_correct(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
+                         test_labels: torch.Tensor, max_iter: int = 500, C: float = 1.0) -> np.ndarray:
+    """Per test image, whether :func:`linear_probe`'s classifier gets it right: bool, shape (N_test,).
+
+    Two probes scored on the same test images give paired per-image differences (their mean is the
+    difference of the accuracies), whose spread is the sampling error of that difference.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -196,4 +209,67 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
 
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter, C=C))
     clf.fit(as_np(train_features), as_np(train_labels))
-    return float(clf.score(as_np(test_features), as_np(test_labels)))
+    return clf.predict(as_np(test_features)) == as_np(test_labels)
+
+
+class SeedComparison(NamedTuple):
+    """The course's rule for comparing two trained recipes (see :func:`seed_comparison`)."""
+
+    mean: float          # mean over the seeds of the per-seed difference d_s
+    se: float            # its standard error: seed_se and sampling_se in quadrature
+    t: float             # mean / se; a direction is claimed when |t| > 3
+    seed_se: float       # sd(d_s) / sqrt(n_seeds), ddof 1
+    sampling_se: float   # from the evaluation data (test points, units, filters); 0 if not given
+
+
+def seed_comparison(differences, sampling_se=None) -> SeedComparison:
+    """Compare two recipes trained from the same seeds: the course's house rule.
+
+    ``differences`` is either shape (n_seeds,), one difference d_s per training seed (recipe A's
+    statistic minus recipe B's), or shape (n_seeds, n_points), per-point paired differences on the
+    **same** evaluation points for every seed; then d_s is each row's mean and the sampling standard
+    error is computed here, from the points: the standard deviation over the points of the per-point
+    difference averaged over the seeds, divided by sqrt(n_points). With one difference per seed,
+    ``sampling_se`` gives that error from elsewhere: a number is the standard error of the mean
+    difference; a sequence of n_seeds numbers is each seed's own standard error, independent between
+    seeds (a bootstrap over each model's own units or filters), combined as sqrt(sum se_s^2) / n_seeds.
+    With the 2-D form it must be left out.
+
+    Two sources of error are combined **in quadrature**, SE = sqrt(seed_se^2 + sampling_se^2):
+    the training seeds, seed_se = sd(d_s)/sqrt(n) (ddof 1), and the evaluation data. When every seed
+    is evaluated on the same points, the points' sampling error is common to all seeds, so it does not
+    show in the seed spread; the two are independent and their variances add. (Where the sampling error
+    is not common, units of different models say, the seed spread already contains it and the sum is
+    conservative.) A direction is claimed when |t| = |mean| / SE > 3: with 3 seeds, seed_se has 2
+    degrees of freedom and 3 is about Student's one-sided 95 % quantile, t(0.95, 2) = 2.92.
+    """
+    d = np.asarray(differences.detach().cpu() if isinstance(differences, torch.Tensor) else differences,
+                   dtype=float)
+    if d.ndim == 2:
+        if sampling_se is not None:
+            raise ValueError("seed_comparison: per-point differences (n_seeds, n_points) give their own "
+                             "sampling SE; pass sampling_se only with one difference per seed.")
+        if d.shape[1] < 2:
+            raise ValueError(f"seed_comparison needs at least 2 points per seed, got shape {d.shape}.")
+        sampling_se = float(d.mean(axis=0).std(ddof=1) / np.sqrt(d.shape[1]))
+        d = d.mean(axis=1)
+    if d.ndim != 1 or len(d) < 2:
+        raise ValueError(f"seed_comparison needs differences of shape (n_seeds,) or (n_seeds, n_points) "
+                         f"with at least 2 seeds, got shape {d.shape}.")
+    if not np.isfinite(d).all():
+        raise ValueError("seed_comparison: a difference is not finite; check the models it compares.")
+    if sampling_se is None:
+        sampling_se = 0.0
+    elif np.ndim(sampling_se) == 1:
+        if len(sampling_se) != len(d):
+            raise ValueError(f"seed_comparison: {len(sampling_se)} per-seed sampling SEs for {len(d)} seeds.")
+        sampling_se = float(np.sqrt(np.sum(np.square(np.asarray(sampling_se, dtype=float)))) / len(d))
+    else:
+        sampling_se = float(sampling_se)
+    if not (sampling_se >= 0 and np.isfinite(sampling_se)):
+        raise ValueError(f"sampling_se must be a finite number >= 0, got {sampling_se}.")
+    seed_se = float(d.std(ddof=1) / np.sqrt(len(d)))
+    se = float(np.hypot(seed_se, sampling_se))
+    mean = float(d.mean())
+    t = mean / se if se > 0 else (0.0 if mean == 0 else math.copysign(math.inf, mean))
+    return SeedComparison(mean, se, t, seed_se, sampling_se)

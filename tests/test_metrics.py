@@ -144,3 +144,72 @@ def test_gabor_fit_shapes_and_bad_input():
     assert np.allclose(metrics.gabor_fit(w[:, None]).r2, a)
     with pytest.raises(ValueError, match="image_shape"):
         metrics.gabor_fit(w.flatten(1))
+
+
+# --- seed_comparison: the house rule for two recipes trained from the same seeds ---
+
+def test_seed_comparison_one_difference_per_seed():
+    c = metrics.seed_comparison([1.0, 2.0, 3.0])
+    assert c.mean == pytest.approx(2.0) and c.seed_se == pytest.approx(1 / np.sqrt(3))
+    assert c.sampling_se == 0 and c.se == pytest.approx(c.seed_se) and c.t == pytest.approx(2 * np.sqrt(3))
+    mean, se, t, *_ = c                                   # unpacks like the notebooks' (mean, se, t)
+    assert (mean, se, t) == (c.mean, c.se, c.t)
+
+
+def test_seed_comparison_adds_the_sampling_error_in_quadrature():
+    c = metrics.seed_comparison([1.0, 2.0, 3.0], sampling_se=1.0)
+    assert c.se == pytest.approx(np.sqrt(1 / 3 + 1)) and c.t == pytest.approx(2 / np.sqrt(4 / 3))
+    per_seed = metrics.seed_comparison([1.0, 2.0, 3.0], sampling_se=[0.3, 0.4, 1.2])   # independent per seed
+    assert per_seed.sampling_se == pytest.approx(1.3 / 3)
+
+
+def test_seed_comparison_per_point_sees_the_common_point_error():
+    # d_si = a_s + b_i: the point effects b are common to the seeds, so the row means do not vary with
+    # them (seed SE from a only) while the points' sampling SE is sd(b) / sqrt(N)
+    gen = np.random.default_rng(0)
+    a, b = np.array([0.1, 0.3, 0.2]), gen.normal(size=400)
+    c = metrics.seed_comparison(a[:, None] + b[None, :])
+    assert c.seed_se == pytest.approx(a.std(ddof=1) / np.sqrt(3))
+    assert c.sampling_se == pytest.approx(b.std(ddof=1) / np.sqrt(400))
+    assert c.mean == pytest.approx(a.mean() + b.mean())
+    assert c.se == pytest.approx(np.hypot(c.seed_se, c.sampling_se))
+    assert metrics.seed_comparison(torch.tensor(a[:, None] + b[None, :])).t == pytest.approx(c.t)
+
+
+def test_seed_comparison_rarely_claims_a_difference_that_is_not_there():
+    # Null (true mean 0) with a seed effect and a common point effect of equal size: the rule |t| > 3
+    # in one direction must fire at most about as often as Student's t with 2 df, 4.8 % (measured about
+    # 0.3 %); the seed SE alone, blind to the common point error, fires about 13 % of the time here
+    gen = np.random.default_rng(1)
+    n_points, runs = 200, 2000
+    t = np.array([metrics.seed_comparison(gen.normal(0, 0.1, (3, 1))
+                                          + gen.normal(0, 0.1 * np.sqrt(n_points), (1, n_points))
+                                          + gen.normal(0, 0.5, (3, n_points))).t for _ in range(runs)])
+    assert (t > 3).mean() < 0.06 and (t < -3).mean() < 0.06
+    assert np.isfinite(t).all()
+
+
+def test_seed_comparison_zero_spread_and_bad_input():
+    assert metrics.seed_comparison([1.0, 1.0, 1.0]).t == np.inf
+    assert metrics.seed_comparison([-1.0, -1.0]).t == -np.inf
+    assert metrics.seed_comparison([0.0, 0.0]).t == 0
+    for bad, kwargs, match in [([1.0], {}, "at least 2 seeds"), ([1.0, np.nan, 2.0], {}, "not finite"),
+                               (np.zeros((3, 4)), {"sampling_se": 0.1}, "only with one difference per seed"),
+                               (np.zeros((3, 1)), {}, "at least 2 points"),
+                               ([1.0, 2.0], {"sampling_se": -1.0}, "finite number >= 0"),
+                               ([1.0, 2.0], {"sampling_se": [0.1, 0.2, 0.3]}, "3 per-seed sampling SEs for 2"),
+                               (np.zeros((2, 2, 2)), {}, "shape")]:
+        with pytest.raises(ValueError, match=match):
+            metrics.seed_comparison(bad, **kwargs)
+
+
+def test_linear_probe_per_image_and_accuracy_agree():
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(300) % 3
+    noise = torch.randn(300, 3, generator=gen, dtype=torch.float64)
+    features = torch.nn.functional.one_hot(labels, 3).double() * 4 + noise
+    correct = metrics.linear_probe_correct(features[:200], labels[:200], features[200:], labels[200:])
+    assert correct.shape == (100,) and correct.dtype == bool and correct.mean() > 0.9
+    assert metrics.linear_probe(features[:200], labels[:200], features[200:], labels[200:]) == correct.mean()
+    noise = torch.randn(300, 3, generator=gen, dtype=torch.float64)            # features that carry no label
+    assert metrics.linear_probe(noise[:200], labels[:200], noise[200:], labels[200:]) < 0.6

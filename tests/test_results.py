@@ -65,5 +65,5 @@ def test_a_record_without_the_processor_matches_no_machine():
 
 
 def test_the_processor_is_recorded():
-    from aelab.course import cpu_model
+    from aelab.device import cpu_model
     assert isinstance(cpu_model(), str) and cpu_model()

@@ -102,7 +102,7 @@ FINAL_ON = {
 
 @pytest.mark.parametrize("name", list(PINNED))
 def test_numerics_are_bit_identical_to_the_run_before_explicit_seeds(name):
-    from aelab.course import cpu_model
+    from aelab.device import cpu_model
 
     seed, initial, final, train_loss, val_loss = PINNED[name]
     x, x_val = six_by_six()

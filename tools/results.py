@@ -9,7 +9,7 @@ set (``make test`` sets it for its full-size legs). ``results/raw/`` holds one r
 and dataset; ``results/RESULTS.md`` is generated from it and nothing else (a unit test checks that).
 
 Tolerance of ``--check``: |measured - committed| <= RTOL * max(1, |committed|), RTOL = 1e-6.
-Training and every statistic are deterministic for a given torch build, processor (``aelab.course.cpu_model``:
+Training and every statistic are deterministic for a given torch build, processor (``aelab.device.cpu_model``:
 an AMD EPYC and an Intel Xeon that both report AVX512 give different last digits), CPU kernel set
 (``torch.backends.cpu.get_cpu_capability()``) and thread count, which each record stores: two
 full runs on the same machine give the same values, so the bound only absorbs the last digits of
