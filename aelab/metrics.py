@@ -240,7 +240,8 @@ def seed_comparison(differences, sampling_se=None) -> SeedComparison:
     is evaluated on the same points, the points' sampling error is common to all seeds, so it does not
     show in the seed spread, and their variances add (the seed-by-point interaction is in both terms, so
     it is counted twice: the sum is conservative). Where the sampling error is not common, units of
-    different models say, the seed spread already contains it, and the sum is conservative again. A direction is claimed when |t| = |mean| / SE > 3: with 3 seeds, seed_se has 2
+    different models say, the seed spread already contains it, and the sum is conservative again.
+    A direction is claimed when |t| = |mean| / SE > 3: with 3 seeds, seed_se has 2
     degrees of freedom and 3 is about Student's one-sided 95 % quantile, t(0.95, 2) = 2.92.
     """
     d = np.asarray(differences.detach().cpu() if isinstance(differences, torch.Tensor) else differences,
