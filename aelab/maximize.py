@@ -102,8 +102,9 @@ def maximize_activation(fn: Callable[[torch.Tensor], torch.Tensor], unit: int, i
             ``"auto"``: eps = norm / (median gradient norm at the starts), so the first step moves
             each start by about the sphere's radius. A fixed eps suits one layer and not another:
             the gradient of a deep unit is a product of small sigmoid slopes, and with eps = 1 its
-            starts barely move in hundreds of steps. The fixed points (x along the gradient) are
-            the same for every eps; a larger one only gets there in fewer steps.
+            starts barely move in hundreds of steps. A point whose gradient points outward (a
+            positive multiple of x) is left in place by every eps; one whose gradient points inward
+            only by an eps small enough. A larger eps takes fewer steps, and can jump between basins.
         n_starts: number of random starts, drawn from a standard normal and projected onto the
             sphere; seed: seeds those starts, so a run is reproducible.
         init: optional starting points (n_starts, *input_shape) instead of random ones.
