@@ -100,18 +100,26 @@ def neighbours(z, k: int) -> torch.Tensor:
     return d.topk(k, dim=1, largest=False).indices
 
 
-def knn_accuracy(z, labels, k: int = 5) -> float:
-    """Leave-one-out k-nearest-neighbour accuracy of the points ``z`` (N, D) with ``labels`` (N,).
+def knn_hits(z, labels, k: int = 5) -> torch.Tensor:
+    """Per point, whether leave-one-out k-nearest-neighbour voting gets its label right: (N,) bool.
 
-    Each point's class is predicted by the majority label of its k nearest *other* points
-    (ties go to the smallest class index); the result is the fraction predicted correctly.
+    Each point's class is predicted by the majority label of its k nearest *other* points of ``z``
+    (N, D) (ties go to the smallest class index). Two pictures of the same points give paired hits,
+    so the standard error of a difference of accuracies is that of the per-point difference, if the
+    points are treated as independent (an approximation: neighbours are shared).
     """
     z = _points(z)
     labels = _labels(labels, len(z))
     votes = labels[neighbours(z, k)]  # (N, k)
     counts = torch.zeros(len(z), int(labels.max()) + 1, dtype=torch.long)
     counts.scatter_add_(1, votes, torch.ones_like(votes))
-    return float((counts.argmax(dim=1) == labels).double().mean())
+    return counts.argmax(dim=1) == labels
+
+
+def knn_accuracy(z, labels, k: int = 5) -> float:
+    """Leave-one-out k-nearest-neighbour accuracy of the points ``z`` (N, D) with ``labels`` (N,):
+    the fraction of points whose k nearest *other* points vote for their label (``knn_hits``)."""
+    return float(knn_hits(z, labels, k).double().mean())
 
 
 def trustworthiness(x_high, z_low, k: int = 5) -> float:

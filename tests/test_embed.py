@@ -28,6 +28,8 @@ def test_knn_accuracy_majority_vote_by_hand():
     y = torch.tensor([0, 0, 1, 0, 1])
     # neighbours (k=3): 0:{1,2,3}->0 ok; 1:{0,2,3}->0 ok; 2:{1,3,0}->0 wrong; 3:{2,1,0}->0 ok; 4:{3,2,1}->0 wrong
     assert embed.knn_accuracy(z, y, k=3) == pytest.approx(3 / 5)
+    # the same vote, point by point: the accuracy is the mean of the hits
+    assert embed.knn_hits(z, y, k=3).tolist() == [True, True, False, True, False]
 
 
 def test_neighbours_never_self():
