@@ -10,10 +10,11 @@ whose Frobenius norm :func:`aelab.contractive_penalty` computes in closed form.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
-from torch.func import jacrev, vmap
+from torch.func import jacrev, jvp, vmap
 
 from . import validation
 
@@ -58,6 +59,33 @@ def encoder_jacobian(encoder: Callable, x: torch.Tensor, batch_size: int = 256) 
     jac = vmap(jacrev(h))
     flat = x.reshape(len(x), -1)
     return torch.cat([jac(flat[i:i + batch_size]) for i in range(0, len(flat), batch_size)])
+
+
+def directional_derivative(encoder: Callable, x: torch.Tensor, u: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """J_h(x_n) u_n for each input and its direction, shape (N, H), on the device of ``x``.
+
+    The limit as r -> 0 of (h(x + r u) - h(x)) / r, exact: forward-mode automatic differentiation
+    (``torch.func.jvp``), one pass with dual numbers per batch and no H x D Jacobian formed.
+
+    Args:
+        encoder: as for :func:`encoder_jacobian`.
+        x: inputs of shape (N, ...); u: one direction per input, of the same shape.
+        batch_size: inputs per pass.
+    """
+    _check_inputs(x, batch_size)
+    if not isinstance(u, torch.Tensor) or u.shape != x.shape:
+        raise ValueError(f"u must be a tensor of directions of the inputs' shape {tuple(x.shape)}, got "
+                         f"{tuple(u.shape) if isinstance(u, torch.Tensor) else type(u).__name__}.")
+    with warnings.catch_warnings():
+        # torch's forward-mode transform scripts a helper of its own on first use and warns that
+        # torch.jit.script is deprecated: torch's internals, nothing a caller can change
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+        out = [jvp(encoder, (x[i:i + batch_size],), (u[i:i + batch_size].to(x),))[1]
+               for i in range(0, len(x), batch_size)]
+    codes = torch.cat(out)
+    if codes.ndim != 2:
+        raise ValueError(f"the encoder must return codes of shape (N, H), got {tuple(codes.shape)}.")
+    return codes
 
 
 def jacobian_frobenius_sq(encoder: Callable, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:

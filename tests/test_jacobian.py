@@ -36,6 +36,20 @@ def test_singular_values_and_tangents(sigmoid_ae):
     torch.testing.assert_close((jac @ v.flatten(2).transpose(1, 2)).norm(dim=1), s2)  # ||J v_k|| = s_k
 
 
+def test_directional_derivative_is_the_jacobian_times_the_direction(sigmoid_ae):
+    x = torch.rand(7, 1, 4, 5, dtype=torch.float64)
+    u = torch.randn(7, 1, 4, 5, dtype=torch.float64)
+    ju = jacobian.directional_derivative(sigmoid_ae.encode, x, u, batch_size=3)
+    assert ju.shape == (7, 6)
+    jac = jacobian.encoder_jacobian(sigmoid_ae.encode, x)
+    torch.testing.assert_close(ju, (jac @ u.flatten(1).unsqueeze(2)).squeeze(2))
+    # and the finite difference tends to it, with an error of order r
+    errors = [((sigmoid_ae.encode(x + r * u) - sigmoid_ae.encode(x)) / r - ju).abs().max().item() for r in (1e-2, 1e-3)]
+    assert errors[1] < errors[0] / 5
+    with pytest.raises(ValueError, match="directions"):
+        jacobian.directional_derivative(sigmoid_ae.encode, x, u[:3])
+
+
 def test_stochastic_contraction_small_sigma(sigmoid_ae):
     x = torch.rand(5, 1, 4, 5, dtype=torch.float64)
     noise = torch.randn(4000, 5, 1, 4, 5, dtype=torch.float64)

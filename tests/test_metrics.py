@@ -146,6 +146,36 @@ def test_gabor_fit_shapes_and_bad_input():
         metrics.gabor_fit(w.flatten(1))
 
 
+def test_phase_randomised_keeps_the_power_spectrum_and_scrambles_the_arrangement():
+    w = torch.stack([gabor(a, 5.0) for a in (0, 45, 90)]).double()
+    copies = metrics.phase_randomised(w.flatten(1), 50, (8, 8), generator=torch.Generator().manual_seed(1))
+    assert copies.shape == (3, 50, 64) and copies.dtype == torch.float32
+    amplitude = torch.fft.fft2(copies.double().reshape(3, 50, 8, 8)).abs()
+    assert torch.allclose(amplitude, torch.fft.fft2(w).abs()[:, None].expand_as(amplitude), atol=1e-5)
+    # (the imaginary part is dropped: had it not been zero, the amplitudes would not have survived),
+    # and an oriented edge fits a Gabor better than every one of its copies
+    r2 = metrics.gabor_fit(w).r2
+    null = metrics.gabor_fit(copies.flatten(0, 1), (8, 8)).r2.reshape(3, 50)
+    assert (r2[:, None] > null).all()
+    # white noise is exchangeable with its copies: 1 / (n + 1) of noise filters beat all n of them
+    noise = torch.randn(300, 36, generator=torch.Generator().manual_seed(2))
+    beats = (metrics.gabor_fit(noise, (6, 6)).r2[:, None] > metrics.gabor_fit(
+        metrics.phase_randomised(noise, 5, (6, 6), generator=torch.Generator().manual_seed(3)).flatten(0, 1),
+        (6, 6)).r2.reshape(300, 5)).all(axis=1).mean()
+    assert abs(beats - 1 / 6) < 4 * math.sqrt(1 / 6 * 5 / 6 / 300)     # 4 binomial SEs
+
+
+def test_phase_randomised_is_reproducible_and_validates():
+    w = torch.randn(5, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    a = metrics.phase_randomised(w, 3, generator=torch.Generator().manual_seed(7))
+    b = metrics.phase_randomised(w, 3, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, b) and a.shape == (5, 3, 36)
+    with pytest.raises(ValueError, match="n_copies"):
+        metrics.phase_randomised(w, 0, generator=torch.Generator())
+    with pytest.raises(ValueError, match="image_shape"):
+        metrics.phase_randomised(w.flatten(1), 3, generator=torch.Generator())
+
+
 # --- seed_comparison: the house rule for two recipes trained from the same seeds ---
 
 def test_seed_comparison_one_difference_per_seed():
