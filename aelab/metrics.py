@@ -186,13 +186,14 @@ def gabor_fit(filters: torch.Tensor, image_shape=None) -> GaborFit:
 
 def phase_randomised(filters: torch.Tensor, n_copies: int, image_shape=None, *,
                      generator: torch.Generator) -> torch.Tensor:
-    """A null for "this filter is an oriented edge": copies with the same power spectrum, phases random.
+    """A null for "this filter is Gabor-like": copies with the same power spectrum, phases random.
 
     Each filter's 2-D Fourier amplitudes are kept and its phases replaced by those of the Fourier
     transform of real white noise (Hermitian, so every copy is real): a copy is as smooth and as
     band-pass as its filter, with its arrangement in space destroyed. A filter that fits a Gabor
     better than all ``n_copies`` of its copies does so with probability 1 / (n_copies + 1) under the
-    null that its arrangement is random.
+    null that its arrangement is random. Beating the null is not "being an edge": a blob beats it too,
+    and an extended grating (whose copies are the same grating, shifted) only at about chance.
 
     Args:
         filters: (n, H, W), (n, 1, H, W), or (n, D) with ``image_shape``.
