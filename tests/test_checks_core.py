@@ -123,3 +123,26 @@ def test_an_exercise_asking_for_a_number_is_a_function_of_no_arguments(capsys):
     assert predicted(lambda: 0.499).passed
     assert "expected 0.5, got 2" in _wrong(lambda: 2, capsys, predicted)
     assert "returned None" in _wrong(lambda: None, capsys, predicted)
+
+
+def test_calling_or_passing_the_packages_answer_is_wrong_before_any_case_runs(capsys):
+    from aelab import pca
+    from aelab.activations import top_k
+    from aelab.checks import ksparse
+    from aelab.checks import pca as pca_checks
+
+    assert pca_checks.check_covariance(lambda X: pca.covariance(X)).status == "wrong"
+    assert "calls `covariance`" in capsys.readouterr().out
+
+    def nested(X, k):                      # the call hides in a function defined inside the student's
+        def helper(Y):
+            return pca.fit_pca(Y, k).reconstruct(Y)
+        return helper(X)
+    assert pca_checks.check_pca_reconstruct(nested).status == "wrong"
+    assert ksparse.check_top_k(top_k).status == "wrong"
+    assert "is `aelab.activations.top_k` itself" in capsys.readouterr().out
+
+    def own(X):                            # the student's own work passes, whatever its name
+        Xc = X - X.mean(dim=0)
+        return Xc.T @ Xc / len(X)
+    assert pca_checks.check_covariance(own).status == "passed"

@@ -24,13 +24,18 @@ def _over_batch(z, k):
     return torch.zeros_like(z).scatter(0, index, values)
 
 
+def _own_top_k(z, k):  # a student's top-k (the check rejects aelab's own top_k as an answer)
+    values, index = z.topk(k, dim=1)
+    return torch.zeros_like(z).scatter(1, index, values)
+
+
 def _stub(*args):
     raise NotImplementedError()
 
 
 # ---- exercise 1: top-k
 def test_top_k_correct_answers_pass():
-    assert ksparse.check_top_k(top_k).passed
+    assert ksparse.check_top_k(_own_top_k).passed
 
     def with_mask(z, k):  # exactly the k positions topk returns, even when values tie
         mask = torch.zeros_like(z, dtype=torch.bool).scatter(1, z.topk(k, dim=1).indices, True)
@@ -45,8 +50,8 @@ def test_top_k_mask_from_the_kth_value_keeps_ties_and_is_rejected():
 
 
 @pytest.mark.parametrize("wrong, mistake", [
-    (lambda z, k: top_k(z, k + 1), "keeps k+1 units"),
-    (lambda z, k: -top_k(-z, k), "keeps the k smallest"),
+    (lambda z, k: _own_top_k(z, k + 1), "keeps k+1 units"),
+    (lambda z, k: -_own_top_k(-z, k), "keeps the k smallest"),
     (_largest_abs, "keeps the k largest in absolute value"),
     (_batch_threshold, "thresholds instead of top-k per sample"),
     (lambda z, k: torch.relu(z), "ReLU threshold at 0"),
@@ -59,7 +64,14 @@ def test_top_k_recognizes_mistakes(wrong, mistake):
 
 def test_top_k_detached_output_fails_on_the_gradient():
     with pytest.raises(ExerciseFailed, match="no gradient"):
-        ksparse.check_top_k(lambda z, k: top_k(z, k).detach())
+        ksparse.check_top_k(lambda z, k: _own_top_k(z, k).detach())
+
+
+def test_top_k_rejects_the_packages_own_top_k():
+    with pytest.raises(ExerciseFailed, match="top_k` itself"):
+        ksparse.check_top_k(top_k)
+    with pytest.raises(ExerciseFailed, match="calls `top_k`"):
+        ksparse.check_top_k(lambda z, k: top_k(z, k))
 
 
 def test_top_k_error_is_reported():

@@ -86,6 +86,27 @@ class _TimeLimit(BaseException):  # not an Exception, so that a student's `excep
     pass
 
 
+def _code_names(code) -> set[str]:
+    """The global and attribute names a code object and the functions defined inside it refer to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _code_names(const)
+    return names
+
+
+def _forbidden_use(student, forbidden) -> str:
+    """How ``student`` uses one of the ``forbidden`` aelab names ("" if it does not): by being it, or by calling it."""
+    module = getattr(student, "__module__", None) or ""
+    if not forbidden:
+        return ""
+    if module.startswith("aelab"):  # the package's own functions: the named mistakes may call the reference
+        return f"is `{module}.{student.__name__}` itself" if getattr(student, "__name__", "") in forbidden else ""
+    code = getattr(student, "__code__", None)
+    used = sorted(_code_names(code) & set(forbidden)) if code is not None else []
+    return f"calls `{used[0]}`" if used else ""
+
+
 def _shape(t: torch.Tensor) -> str:
     return "x".join(map(str, t.shape)) if t.ndim else "() (a scalar)"  # 40x5: a wrapped line never splits it
 
@@ -174,6 +195,8 @@ class Exercise:
     * ``cases``: a function returning the argument tuples (or :class:`Case`) to call both with.
     * ``mistakes``: name -> (wrong implementation, explanation); a wrong answer that matches one is
       told the explanation. ``accept``: name -> (alternative, note): an answer matching it passes, with the note.
+    * ``forbidden``: names of aelab functions that are this exercise's answer (the reference, or a function that
+      returns it): a student function that calls one of them, or is one, is wrong before any case runs.
     * ``compare``: replaces the value comparison, ``compare(got, expected, case) -> message or None``,
       for answers that are not unique (random masks, ties, roundings).
     * ``properties``: further checks ``prop(call, case, got) -> message or None`` (``call`` runs the student's
@@ -186,6 +209,7 @@ class Exercise:
     cases: Callable[[], list]
     mistakes: dict = field(default_factory=dict)
     accept: dict = field(default_factory=dict)
+    forbidden: tuple = ()
     compare: Callable | None = None
     properties: tuple = ()
     gradient: tuple | None = None
@@ -215,6 +239,10 @@ class Exercise:
     def _run(self, student: Callable) -> tuple[str, str]:
         if not callable(student):
             return "wrong", f"expected your function, got {_describe(student)}."
+        if used := _forbidden_use(student, self.forbidden):
+            return "wrong", (f"your function {used}, which computes this exercise's answer for you (the check compares "
+                             "with it), so the check cannot tell whether you derived it. Write it yourself with "
+                             "torch operations.")
         try:
             note = ""
             for case in self.cases():

@@ -18,6 +18,7 @@ def _cases():
 
 check_covariance = Exercise(
     "covariance", covariance, _cases, atol=1e-9, rtol=1e-7, passed="centred, D x D, 1/N on 2 test inputs",
+    forbidden=("covariance",),
     accept={"divided by N-1": (
         lambda x: covariance(x) * len(x) / (len(x) - 1),
         "you divided by N-1 (the unbiased estimate). Accepted: the eigenvectors are the same and the eigenvalues "
@@ -52,7 +53,7 @@ def _eigh(x, centre=True, sort=True, rows=False, add_mean=True):
 
 check_pca_reconstruct = Exercise(
     "pca_reconstruct", lambda x, k: fit_pca(x, k).reconstruct(x),
-    lambda: [(x, k) for (x,) in _cases() for k in (1, 3)],
+    lambda: [(x, k) for (x,) in _cases() for k in (1, 3)], forbidden=("fit_pca", "reconstruct"),
     passed="matches PCA's reconstruction for k = 1 and 3 on 2 test inputs",
     mistakes={
         "no centering": (lambda x, k: _eigh(x, centre=False)(k),
@@ -96,16 +97,16 @@ check_duplicated_eigenvalues = Exercise(
             "matrix of C's and try the vectors [u, u] and [u, -u] for an eigenvector u of C."),
         "not doubled": (
             lambda v: torch.cat([v, torch.zeros_like(v)]),
-            "the zeros are right, but the variance along [u, u]/sqrt(2) is not lambda: project [x, x] onto it and "
-            "compute the variance of that number (the direction must have length 1)."),
+            "the zeros are right, but not the other D: project [x, x] onto the unit vector along [u, u] and "
+            "compute the variance of that number."),
         "factor 4": (
             lambda v: torch.cat([4 * v, torch.zeros_like(v)]),
-            "the factor is too large: the unit direction is [u, u]/sqrt(2), not [u, u]. Its projection of [x, x] is "
-            "sqrt(2) u^T x, whose variance is 2 lambda."),
+            "the factor is too large: an eigenvalue is the variance along a direction of length 1. Is [u, u] of "
+            "length 1?"),
         "no zeros": (
             lambda v: 2 * v,
-            "the covariance of [x, x] is 2D x 2D, so it has 2D eigenvalues: D of them belong to directions "
-            "[u, -u] along which [x, x] never varies."),
+            "you returned D eigenvalues; the covariance of [x, x] is 2D x 2D, so it has 2D. Which directions "
+            "built from u did you not try?"),
     },
     hint="the covariance of [x, x] is [[C, C], [C, C]]; try [u, u] and [u, -u].")
 
