@@ -16,8 +16,10 @@ def stub(*args):
 
 # --- knn_accuracy -------------------------------------------------------------------------------
 
-def test_knn_reference_passes():
-    assert latent.check_knn_accuracy(embed.knn_accuracy).passed
+def test_knn_the_packages_own_function_is_not_an_answer():
+    # the notebook's solution passing is tests/test_exercises.py's job; handing in aelab's own is rejected
+    with pytest.raises(ExerciseFailed, match="knn_accuracy` itself"):
+        latent.check_knn_accuracy(embed.knn_accuracy)
 
 
 def test_knn_stub_not_attempted():
@@ -66,8 +68,9 @@ def test_auc_pairwise_student_passes():
 
 # --- latent_grid --------------------------------------------------------------------------------
 
-def test_grid_reference_passes():
-    assert latent.check_latent_grid(embed.latent_grid).passed
+def test_grid_the_packages_own_function_is_not_an_answer():
+    with pytest.raises(ExerciseFailed, match="latent_grid` itself"):
+        latent.check_latent_grid(embed.latent_grid)
 
 
 def test_grid_stub_not_attempted():
