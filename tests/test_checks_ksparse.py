@@ -3,7 +3,7 @@ import re
 import pytest
 import torch
 
-from aelab.activations import top_k
+from aelab.activations import AnnealK, TopK, top_k
 from aelab.checks import ExerciseFailed, ksparse
 
 pytestmark = pytest.mark.usefixtures("strict_checks")  # wrong answers raise, as when grading
@@ -68,10 +68,23 @@ def test_top_k_detached_output_fails_on_the_gradient():
 
 
 def test_top_k_rejects_the_packages_own_top_k():
-    with pytest.raises(ExerciseFailed, match="top_k` itself"):
+    with pytest.raises(ExerciseFailed, match="handed in"):
         ksparse.check_top_k(top_k)
-    with pytest.raises(ExerciseFailed, match="calls `top_k`"):
-        ksparse.check_top_k(lambda z, k: top_k(z, k))
+    for student in (lambda z, k: top_k(z, k), lambda z, k: TopK(k)(z),
+                    lambda z, k: ksparse.check_top_k.reference(z, k)):
+        with pytest.raises(ExerciseFailed, match="runs `aelab.activations.top_k`"):
+            ksparse.check_top_k(student)
+
+
+def test_schedule_and_units_reject_the_packages_hook_and_reference():
+    def by_hook(epoch, start, end, anneal_epochs):
+        layer = TopK(start)
+        AnnealK(layer, start, end, anneal_epochs)(epoch, None, None)
+        return layer.k
+    with pytest.raises(ExerciseFailed, match="AnnealK"):
+        ksparse.check_k_schedule(by_hook)
+    with pytest.raises(ExerciseFailed, match="units_with_gradient"):
+        ksparse.check_units_with_gradient(lambda z, k: ksparse.units_with_gradient(z, k))
 
 
 def test_top_k_error_is_reported():

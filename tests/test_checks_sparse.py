@@ -54,9 +54,12 @@ def test_kl_penalty_correct_passes():
     assert check_kl_penalty(correct_penalty).passed
 
 
-def test_kl_penalty_correct_with_aelab_passes():
-    from aelab.penalties import kl_sparsity_penalty
-    assert check_kl_penalty(lambda code, rho, beta: beta * kl_sparsity_penalty(code, rho)).passed
+def test_kl_penalty_calling_aelab_is_rejected_as_the_exercise_text_says():
+    from aelab.penalties import kl_divergence, kl_sparsity_penalty
+    with pytest.raises(ExerciseFailed, match="kl_sparsity_penalty"):
+        check_kl_penalty(lambda code, rho, beta: beta * kl_sparsity_penalty(code, rho))
+    with pytest.raises(ExerciseFailed, match="kl_divergence"):
+        check_kl_penalty(lambda code, rho, beta: beta * kl_divergence(rho, code.mean(0)).sum())
 
 
 def test_kl_penalty_not_attempted():
@@ -90,12 +93,17 @@ def test_kl_gradient_correct_passes():
     assert check_kl_gradient(correct_gradient).passed
 
 
-def test_kl_gradient_autograd_answer_passes():
-    def by_autograd(rho_hat, rho, beta):
+def test_kl_gradient_by_autograd_is_rejected_as_the_exercise_text_says():
+    def by_backward(rho_hat, rho, beta):
         q = rho_hat.clone().requires_grad_(True)
         (beta * _kl(torch.tensor(rho, dtype=q.dtype), q).sum()).backward()
         return q.grad
-    assert check_kl_gradient(by_autograd).passed
+
+    def by_torch_func(rho_hat, rho, beta):      # torch.func's transforms run torch.autograd.grad underneath
+        return torch.func.grad(lambda q: beta * _kl(torch.tensor(rho, dtype=q.dtype), q).sum())(rho_hat)
+    for student in (by_backward, by_torch_func):
+        with pytest.raises(ExerciseFailed, match="torch.autograd"):
+            check_kl_gradient(student)
 
 
 def test_kl_gradient_not_attempted():

@@ -16,6 +16,7 @@ import math
 import numbers
 import os
 import signal
+import sys
 import textwrap
 import threading
 import traceback
@@ -86,25 +87,14 @@ class _TimeLimit(BaseException):  # not an Exception, so that a student's `excep
     pass
 
 
-def _code_names(code) -> set[str]:
-    """The global and attribute names a code object and the functions defined inside it refer to."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if inspect.iscode(const):
-            names |= _code_names(const)
-    return names
+def _code(fn):
+    """The code object a call of ``fn`` runs (None for builtins and classes)."""
+    return getattr(inspect.unwrap(fn), "__code__", None) if callable(fn) else None
 
 
-def _forbidden_use(student, forbidden) -> str:
-    """How ``student`` uses one of the ``forbidden`` aelab names ("" if it does not): by being it, or by calling it."""
-    module = getattr(student, "__module__", None) or ""
-    if not forbidden:
-        return ""
-    if module.startswith("aelab"):  # the package's own functions: the named mistakes may call the reference
-        return f"is `{module}.{student.__name__}` itself" if getattr(student, "__name__", "") in forbidden else ""
-    code = getattr(student, "__code__", None)
-    used = sorted(_code_names(code) & set(forbidden)) if code is not None else []
-    return f"calls `{used[0]}`" if used else ""
+def _describe_code(code) -> str:
+    module = inspect.getmodule(code)
+    return f"`{module.__name__ + '.' if module else ''}{code.co_qualname}`"
 
 
 def _shape(t: torch.Tensor) -> str:
@@ -195,8 +185,10 @@ class Exercise:
     * ``cases``: a function returning the argument tuples (or :class:`Case`) to call both with.
     * ``mistakes``: name -> (wrong implementation, explanation); a wrong answer that matches one is
       told the explanation. ``accept``: name -> (alternative, note): an answer matching it passes, with the note.
-    * ``forbidden``: names of aelab functions that are this exercise's answer (the reference, or a function that
-      returns it): a student function that calls one of them, or is one, is wrong before any case runs.
+    * ``forbidden``: functions that would hand over the answer (``torch.autograd.grad`` where the gradient is to
+      be derived; the package functions the reference is built from). A student function that runs one of them,
+      or the reference itself, directly or through any other function, is wrong (watched with ``sys.setprofile``
+      while the student's code runs; the package's own functions, such as the named mistakes, are not watched).
     * ``compare``: replaces the value comparison, ``compare(got, expected, case) -> message or None``,
       for answers that are not unique (random masks, ties, roundings).
     * ``properties``: further checks ``prop(call, case, got) -> message or None`` (``call`` runs the student's
@@ -239,10 +231,10 @@ class Exercise:
     def _run(self, student: Callable) -> tuple[str, str]:
         if not callable(student):
             return "wrong", f"expected your function, got {_describe(student)}."
-        if used := _forbidden_use(student, self.forbidden):
-            return "wrong", (f"your function {used}, which computes this exercise's answer for you (the check compares "
-                             "with it), so the check cannot tell whether you derived it. Write it yourself with "
-                             "torch operations.")
+        if any(student is f for f in (self.reference, *self.forbidden)):
+            return "wrong", (f"you handed in {_describe_code(_code(student)) if _code(student) else 'aelab'}'s own "
+                             "function, which computes this exercise's answer (the check compares with it). Write "
+                             "your own.")
         try:
             note = ""
             for case in self.cases():
@@ -271,7 +263,9 @@ class Exercise:
         """The student's result on copies of ``case``, with the copies, or a _Wrong/_NotAttempted."""
         args = copy.deepcopy(tuple(case))
         try:
-            return _call(student, args, TIME_LIMIT_S), args
+            return self._watched(student, args), args
+        except _Wrong:
+            raise
         except NotImplementedError:
             raise _NotAttempted from None
         except _TimeLimit:
@@ -280,6 +274,34 @@ class Exercise:
         except Exception as error:  # noqa: BLE001 - whatever the student's code raises is reported to them
             raise _Wrong(f"your function raised {type(error).__name__}: {error}{_student_line(error, student)}\n"
                          f"  when called with {self._inputs(student, case)}." + self._note(case)) from None
+
+    def _watched(self, student, args):
+        """The student's call under the time limit, refused if it runs the reference or a forbidden function."""
+        watched = (self.reference, *self.forbidden)
+        watch = {c for c in map(_code, watched) if c is not None}
+        builtins = [f for f in watched if _code(f) is None and callable(f)]   # torch.cov: C functions, no code
+        if not (watch or builtins) or (getattr(student, "__module__", None) or "").startswith("aelab."):
+            return _call(student, args, TIME_LIMIT_S)
+        entered, previous = [], sys.getprofile()
+
+        def profile(frame, event, arg):
+            if entered:
+                return
+            if event == "call" and frame.f_code in watch:
+                entered.append(_describe_code(frame.f_code))
+            elif event == "c_call" and any(arg is f for f in builtins):
+                entered.append(f"`torch.{arg.__name__}`")
+
+        sys.setprofile(profile)
+        try:
+            result = _call(student, args, TIME_LIMIT_S)
+        finally:
+            sys.setprofile(previous)
+        if entered:
+            raise _Wrong(f"your function runs {entered[0]}, which computes this exercise's answer "
+                         "for you (the check compares with it), so the check cannot tell whether you derived it. "
+                         "Write it yourself with torch operations.")
+        return result
 
     def _inputs(self, student, case) -> str:
         return ", ".join(f"{n}={a}" if _is_number(a) else f"{n} ({_describe(a)})"

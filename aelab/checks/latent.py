@@ -83,7 +83,6 @@ _KNN_ACCURACY_MISTAKES = {
 # ``student(z, labels, k)``: leave-one-out kNN accuracy (a float in [0, 1]).
 check_knn_accuracy = Exercise(
     "knn_accuracy", embed.knn_accuracy, _knn_cases, mistakes=_KNN_ACCURACY_MISTAKES, atol=1e-6, rtol=0,
-    forbidden=("knn_accuracy",),
     hint="exclude the point itself, vote among its k nearest others, compare with its label.")
 
 
@@ -186,7 +185,6 @@ _LATENT_GRID_MISTAKES = {
 # ``student(low, high, n)``: the (n*n, 2) grid in reading order (top row = largest z2).
 check_latent_grid = Exercise(
     "latent_grid", embed.latent_grid, _grid_cases, mistakes=_LATENT_GRID_MISTAKES, atol=1e-5, rtol=1e-5,
-    forbidden=("latent_grid",),
     hint="z1 = linspace(low[0], high[0], n) left to right; z2 = linspace(high[1], low[1], n) "
          "top to bottom; row by row.")
 

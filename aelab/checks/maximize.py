@@ -70,7 +70,7 @@ _PROJECTED_STEP_MISTAKES = {
 # ``student(x, grad, lr, rho)`` -> rho * (x + lr grad) / ||x + lr grad||, row by row.
 check_projected_step = Exercise(
     "projected gradient-ascent step", lambda x, grad, lr, rho: project_to_sphere(x + lr * grad, rho), _step_cases,
-    forbidden=("project_to_sphere",),
+    forbidden=(project_to_sphere,),
     mistakes=_PROJECTED_STEP_MISTAKES, hint="x_new = rho * v / ||v|| with v = x + lr * grad, the norm taken per row.")
 
 
@@ -116,7 +116,7 @@ _FIRST_LAYER_OPTIMUM_MISTAKES = {
 # ``student(weight (H, D), bias (H,), rho)`` -> (H, D), row i = rho * W_i / ||W_i||.
 check_first_layer_optimum = Exercise(
     "first-layer optimum", lambda weight, bias, rho: first_layer_optimum(weight, rho), _optimum_cases,
-    forbidden=("first_layer_optimum",),
+    forbidden=(first_layer_optimum,),
     mistakes=_FIRST_LAYER_OPTIMUM_MISTAKES, hint="Cauchy-Schwarz: W_i . x <= ||W_i|| ||x|| = ||W_i|| rho.")
 
 
@@ -151,7 +151,6 @@ _MEAN_PAIRWISE_COSINE_MISTAKES = {
 # ``student(x (n, ...))`` -> mean of cos(x_i, x_j) over pairs i != j.
 check_mean_pairwise_cosine = Exercise(
     "mean pairwise cosine", mean_pairwise_cosine, _agreement_cases, mistakes=_MEAN_PAIRWISE_COSINE_MISTAKES,
-    forbidden=("mean_pairwise_cosine",),
     hint="normalize the rows, take the Gram matrix, average off the diagonal.")
 
 
@@ -223,7 +222,6 @@ _ANGLE_MISTAKES = {
 # ``student(theta0 (any shape), lr, w_norm, rho, k)`` -> the angles after k projected steps, same shape.
 check_angle_after_steps = Exercise(
     "angle after k projected steps", predicted_angle, _angle_cases, mistakes=_ANGLE_MISTAKES,
-    forbidden=("predicted_angle",),
     hint="write x = rho (cos t u + sin t v) with u = W_i / ||W_i||; the step only adds to the u component.")
 
 register(globals())
