@@ -232,9 +232,9 @@ class Exercise:
         if not callable(student):
             return "wrong", f"expected your function, got {_describe(student)}."
         if any(student is f for f in (self.reference, *self.forbidden)):
-            return "wrong", (f"you handed in {_describe_code(_code(student)) if _code(student) else 'aelab'}'s own "
-                             "function, which computes this exercise's answer (the check compares with it). Write "
-                             "your own.")
+            which = _describe_code(_code(student)) if _code(student) else "the package's function"
+            return "wrong", (f"you handed in {which} itself, which computes this exercise's answer (the check "
+                             "compares with it). Write your own.")
         try:
             note = ""
             for case in self.cases():
