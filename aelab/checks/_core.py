@@ -277,9 +277,9 @@ class Exercise:
 
     def _watched(self, student, args):
         """The student's call under the time limit, refused if it runs the reference or a forbidden function."""
-        watched = (self.reference, *self.forbidden)
-        watch = {c for c in map(_code, watched) if c is not None}
-        builtins = [f for f in watched if _code(f) is None and callable(f)]   # torch.cov: C functions, no code
+        codes = [(f, _code(f)) for f in (self.reference, *self.forbidden) if callable(f)]
+        watch = {code for _, code in codes if code is not None}
+        builtins = [f for f, code in codes if code is None]   # C functions such as torch.cov have no code object
         if not (watch or builtins) or (getattr(student, "__module__", None) or "").startswith("aelab."):
             return _call(student, args, TIME_LIMIT_S)
         entered, previous = [], sys.getprofile()
@@ -290,7 +290,7 @@ class Exercise:
             if event == "call" and frame.f_code in watch:
                 entered.append(_describe_code(frame.f_code))
             elif event == "c_call" and any(arg is f for f in builtins):
-                entered.append(f"`torch.{arg.__name__}`")
+                entered.append(f"`{getattr(arg, '__module__', None) or 'torch'}.{arg.__name__}`")
 
         sys.setprofile(profile)
         try:

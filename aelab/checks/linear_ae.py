@@ -70,8 +70,7 @@ def _angles_unnormalized(a, b):
 
 check_principal_angles = Exercise(
     "principal_angles", principal_angles, _angle_cases, atol=1e-6,
-    passed="the angles in degrees, smallest "
-    "first, on 2 test inputs",
+    passed="the angles in degrees, smallest first, on 2 test inputs",
     mistakes={
         "radians": (lambda a, b: torch.deg2rad(principal_angles(a, b)),
                     "these are radians; return degrees (torch.rad2deg)."),
