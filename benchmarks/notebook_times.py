@@ -60,7 +60,7 @@ def main() -> int:
             env.pop("AELAB_FAST", None)
             os.environ.pop("AELAB_FAST", None)
             if dataset == "mnist" and args.mnist_dir:
-                env["AELAB_DATA_DIR"] = args.mnist_dir
+                env["AELAB_DATA_DIR"] = os.path.abspath(args.mnist_dir)   # the kernels run in notebooks/
             for path in paths:
                 cold = run_notebook(path, env)
                 warm = run_notebook(path, env)
